@@ -1,0 +1,143 @@
+"""A heap with its analysis: dominator tree, retained sizes, reachability and paths, computed on
+first use and kept. This is what ``oomlens.open_heap`` returns.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from oomlens.analysis import reachability
+from oomlens.analysis.class_retained import retained_by_class
+from oomlens.analysis.dominators import DominatorTree, compute_dominators
+from oomlens.analysis.paths import PathStep, path_from_root, shortest_path_parents
+from oomlens.heap.heap import Heap, HeapObject
+from oomlens.hprof.scan import KIND_CLASS
+
+
+class AnalyzedHeap(Heap):
+    """``Heap`` plus retained sizes, dominators, reachability and shortest strong paths."""
+
+    @cached_property
+    def _gc_root_objects(self) -> np.ndarray:
+        return self.index.roots.root_objects().astype(np.int32)
+
+    @cached_property
+    def dominator_tree(self) -> DominatorTree:
+        g = self.index.graph
+        return compute_dominators(g.begin, g.targets, self._gc_root_objects,
+                                  self.index.objects.shallow)
+
+    @cached_property
+    def reachability(self) -> reachability.Reachability:
+        return reachability.classify(self.index.graph, self.dominator_tree.preorder,
+                                     self.object_count)
+
+    @cached_property
+    def _path_parents(self) -> np.ndarray:
+        g = self.index.graph
+        return shortest_path_parents(g.begin, g.targets, self._gc_root_objects,
+                                     self.object_count)
+
+    @cached_property
+    def class_retained(self) -> np.ndarray:
+        """Retained bytes of each class's instances as a set, per class index."""
+        t = self.dominator_tree
+        return retained_by_class(t.idom, self.index.objects.class_index, t.retained,
+                                 len(self.index.classes))
+
+    # -- per object --------------------------------------------------------------------------
+    def _index(self, obj: HeapObject | int | str) -> int:
+        if isinstance(obj, HeapObject):
+            return obj.index
+        return self.object(obj).index
+
+    def retained_size(self, obj: HeapObject | int | str) -> int:
+        return int(self.dominator_tree.retained[self._index(obj)])
+
+    def immediate_dominator(self, obj: HeapObject | int | str) -> HeapObject | None:
+        """The object's immediate dominator; None for objects the virtual root dominates
+        directly and for objects that are not strongly reachable."""
+        d = int(self.dominator_tree.idom[self._index(obj)])
+        return self.object_at(d) if d >= 0 else None
+
+    def is_strongly_reachable(self, obj: HeapObject | int | str) -> bool:
+        return self.dominator_tree.is_reachable(self._index(obj))
+
+    def reachability_of(self, obj: HeapObject | int | str) -> str:
+        return reachability.LEVEL_NAMES[int(self.reachability.level[self._index(obj)])]
+
+    def path_to(self, obj: HeapObject | int | str) -> list[PathStep] | None:
+        """Shortest strong path from a GC root to the object (root first), or None."""
+        return path_from_root(self, self._path_parents, self._index(obj))
+
+    # -- whole heap ----------------------------------------------------------------------------
+    def top_dominators(self, limit: int | None = None) -> np.ndarray:
+        """Objects the virtual root dominates directly, biggest retained size first."""
+        t = self.dominator_tree
+        top = np.nonzero(t.idom == -2)[0]
+        order = np.argsort(-t.retained[top], kind="stable")
+        top = top[order]
+        return top[:limit] if limit is not None else top
+
+    def histogram(self) -> list[dict]:
+        """Per class: instances, shallow bytes and retained bytes of the instances as a set.
+        Class objects are counted as instances of java.lang.Class."""
+        objs = self.index.objects
+        n_classes = len(self.index.classes)
+        counts = np.bincount(objs.class_index, minlength=n_classes)
+        shallow = np.bincount(objs.class_index, weights=objs.shallow, minlength=n_classes)
+        retained = self.class_retained
+        rows = []
+        for k in np.nonzero(counts)[0]:
+            rows.append({"class": self.index.classes.names[k], "class_index": int(k),
+                         "instances": int(counts[k]), "shallow_bytes": int(shallow[k]),
+                         "retained_bytes": int(retained[k])})
+        return rows
+
+    def summary(self) -> dict:
+        """Counts and sizes for ``oomlens info``."""
+        idx = self.index
+        objs = idx.objects
+        kinds = np.bincount(objs.kind, minlength=4)
+        shallow_total = int(objs.shallow.sum())
+        levels = self.reachability.summary(objs.shallow)
+        strong = levels["strong"]
+        heaps = {}
+        for h, name in enumerate(idx.heap_names):
+            mask = objs.heap == h
+            heaps[name] = {"objects": int(mask.sum()), "bytes": int(objs.shallow[mask].sum())}
+        return {
+            "file": str(idx.file.path),
+            "file_bytes": idx.file.size,
+            "compression": idx.file.compression,
+            "format": idx.file.header.format_name,
+            "runtime": self.runtime,
+            "id_size": self.id_size,
+            "timestamp_ms": idx.file.header.timestamp_ms,
+            "size_model": idx.size_model.describe(),
+            "heap_dump": idx.dump_number + 1,
+            "heap_dumps_in_file": idx.dump_count,
+            "classes": len(idx.classes),
+            "class_objects": int(kinds[KIND_CLASS]),
+            "instances": int(kinds[1]),
+            "object_arrays": int(kinds[2]),
+            "primitive_arrays": int(kinds[3]),
+            "objects": len(objs),
+            "gc_roots": len(idx.roots.kind),
+            "gc_roots_by_kind": idx.roots.counts_by_kind(),
+            "gc_root_objects": len(self._gc_root_objects),
+            "heaps": heaps,
+            "references": idx.graph.edge_count,
+            "weak_references": len(idx.graph.weak_source),
+            "missing_references": idx.graph.missing_references,
+            "shallow_bytes": shallow_total,
+            "reachable_bytes": strong["bytes"],
+            "reachable_objects": strong["objects"],
+            "unreachable_bytes": shallow_total - strong["bytes"],
+            "by_reachability": levels,
+            "truncated": idx.truncated,
+            "missing_bytes": idx.missing_bytes,
+            "warnings": list(idx.warnings),
+        }

@@ -1,0 +1,113 @@
+"""Shortest strong reference paths from a GC root.
+
+One breadth-first search from the virtual root over strong edges gives every reachable object a
+parent on a shortest path; a path is then read by following parents. Referents of soft, weak,
+phantom and finalizer references are not strong edges, so no path goes through them. Each step
+is named afterwards by looking at the holder: the field, the array index, the static field, or
+the class / superclass / class loader link.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from oomlens.hprof import constants as C
+from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY
+
+NO_PARENT = -1
+FROM_ROOT = -2
+
+
+@njit(cache=True)
+def shortest_path_parents(begin, targets, roots, n):
+    """Parent of each object on a shortest strong path (FROM_ROOT for GC roots, NO_PARENT for
+    objects not strongly reachable)."""
+    parent = np.full(n, -1, np.int32)
+    queue = np.empty(n, np.int32)
+    tail = 0
+    for r in roots:
+        if parent[r] == -1:
+            parent[r] = -2
+            queue[tail] = r
+            tail += 1
+    head = 0
+    while head < tail:
+        v = queue[head]
+        head += 1
+        for e in range(begin[v], begin[v + 1]):
+            w = targets[e]
+            if parent[w] == -1:
+                parent[w] = v
+                queue[tail] = w
+                tail += 1
+    return parent
+
+
+@dataclass
+class PathStep:
+    """One object on a path: how its holder (the previous step) references it."""
+
+    object_index: int
+    reference: str  # "field name", "[3]", "static name", "<class>", "<superclass>", ...
+    root_kinds: list[str]  # for the first step: what kind of GC root it is
+
+
+def reference_name(heap, holder: int, target: int) -> str:
+    """How object ``holder`` references object ``target``."""
+    objects = heap.index.objects
+    target_id = int(objects.ids[target])
+    kind = int(objects.kind[holder])
+    h = heap.object_at(holder)
+    if kind == KIND_INSTANCE:
+        for name, code, offset, _ in h.field_layout():
+            if code == C.TYPE_OBJECT:
+                value = heap._value(h._data_start() + offset, code)
+                if value is not None and getattr(value, "index", None) == target:
+                    return name
+        if h.klass.class_object is not None and h.klass.class_object.index == target:
+            return "<class>"
+    elif kind == KIND_OBJECT_ARRAY:
+        for j, element in enumerate(h.elements()):
+            if element is not None and getattr(element, "id", None) == target_id:
+                return f"[{j}]"
+    elif kind == KIND_CLASS:
+        cls = h.as_class()
+        if cls is not None:
+            for name, value in cls.static_fields().items():
+                if value is not None and getattr(value, "index", None) == target:
+                    return name
+            sup = cls.superclass
+            if sup is not None and sup.class_object is not None and \
+                    sup.class_object.index == target:
+                return "<superclass>"
+            loader = cls.class_loader
+            if loader is not None and loader.index == target:
+                return "<classloader>"
+    return "<reference>"
+
+
+def root_kinds_of(heap, index: int) -> list[str]:
+    roots = heap.index.roots
+    kinds = roots.kind[roots.object_index == index]
+    names = [C.ROOT_NAMES.get(int(k), f"0x{int(k):02x}") for k in kinds
+             if int(k) != C.ROOT_UNREACHABLE]
+    return sorted(set(names))
+
+
+def path_from_root(heap, parents: np.ndarray, index: int) -> list[PathStep] | None:
+    """The shortest strong path from a GC root to ``index``, root first; None if unreachable."""
+    if parents[index] == NO_PARENT:
+        return None
+    chain = [index]
+    while parents[chain[-1]] != FROM_ROOT:
+        chain.append(int(parents[chain[-1]]))
+        if len(chain) > len(parents):
+            raise RuntimeError("cycle in shortest-path parents")
+    chain.reverse()
+    steps = [PathStep(chain[0], "", root_kinds_of(heap, chain[0]))]
+    for holder, target in zip(chain, chain[1:]):
+        steps.append(PathStep(target, reference_name(heap, holder, target), []))
+    return steps
