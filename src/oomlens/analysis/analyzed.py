@@ -11,7 +11,8 @@ import numpy as np
 from oomlens.analysis import reachability
 from oomlens.analysis.class_retained import retained_by_class
 from oomlens.analysis.dominators import DominatorTree, compute_dominators
-from oomlens.analysis.paths import PathStep, path_from_root, shortest_path_parents
+from oomlens.analysis.paths import (PathStep, path_from_root, root_kind_code,
+                                    shortest_path_parents)
 from oomlens.heap.heap import Heap, HeapObject
 from oomlens.hprof.scan import KIND_CLASS
 
@@ -34,11 +35,15 @@ class AnalyzedHeap(Heap):
         return reachability.classify(self.index.graph, self.dominator_tree.preorder,
                                      self.object_count)
 
-    @cached_property
-    def _path_parents(self) -> np.ndarray:
-        g = self.index.graph
-        return shortest_path_parents(g.begin, g.targets, self._gc_root_objects,
-                                     self.object_count)
+    def _path_parents(self, exclude_roots: tuple[str, ...]) -> np.ndarray:
+        key = tuple(sorted(exclude_roots))
+        cache = self.__dict__.setdefault("_parents_cache", {})
+        if key not in cache:
+            kinds = tuple(root_kind_code(name) for name in key)
+            roots = self.index.roots.root_objects(kinds).astype(np.int32)
+            g = self.index.graph
+            cache[key] = shortest_path_parents(g.begin, g.targets, roots, self.object_count)
+        return cache[key]
 
     @cached_property
     def class_retained(self) -> np.ndarray:
@@ -68,9 +73,13 @@ class AnalyzedHeap(Heap):
     def reachability_of(self, obj: HeapObject | int | str) -> str:
         return reachability.LEVEL_NAMES[int(self.reachability.level[self._index(obj)])]
 
-    def path_to(self, obj: HeapObject | int | str) -> list[PathStep] | None:
-        """Shortest strong path from a GC root to the object (root first), or None."""
-        return path_from_root(self, self._path_parents, self._index(obj))
+    def path_to(self, obj: HeapObject | int | str, exclude_roots: tuple[str, ...] = ()
+                ) -> list[PathStep] | None:
+        """Shortest strong path from a GC root to the object (root first), or None.
+        ``exclude_roots`` names root kinds not to start from (e.g. ``("jni-global",)`` for the
+        path through application code when native code also holds the object)."""
+        return path_from_root(self, self._path_parents(tuple(exclude_roots)), self._index(obj),
+                              exclude_roots)
 
     # -- whole heap ----------------------------------------------------------------------------
     def top_dominators(self, limit: int | None = None) -> np.ndarray:

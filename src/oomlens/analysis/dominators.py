@@ -47,7 +47,8 @@ def _dfs_preorder(begin, targets, roots, n):
     parent[0] = 0
     count = 1
     stack_node = np.empty(n + 1, np.int32)
-    stack_edge = np.empty(n + 1, np.int64)
+    # position in the node's edge list, relative: an object has fewer than 2^31 references
+    stack_edge = np.empty(n + 1, np.int32)
     for r in roots:
         if number[r] >= 0:
             continue
@@ -57,17 +58,17 @@ def _dfs_preorder(begin, targets, roots, n):
         count += 1
         top = 0
         stack_node[0] = r
-        stack_edge[0] = begin[r]
+        stack_edge[0] = 0
         while top >= 0:
             v = stack_node[top]
-            e = stack_edge[top]
+            e = begin[v] + stack_edge[top]
             end = begin[v + 1]
             while e < end and number[targets[e]] >= 0:
                 e += 1
             if e == end:
                 top -= 1
                 continue
-            stack_edge[top] = e + 1
+            stack_edge[top] = e + 1 - begin[v]
             w = targets[e]
             number[w] = count
             node[count] = w
@@ -75,14 +76,14 @@ def _dfs_preorder(begin, targets, roots, n):
             count += 1
             top += 1
             stack_node[top] = w
-            stack_edge[top] = begin[w]
+            stack_edge[top] = 0
     return node, number, parent, count
 
 
 @njit(cache=True)
 def _predecessors(begin, targets, node, number, count, roots):
     """Predecessor lists in DFS numbers, for the reachable part only (CSR)."""
-    indeg = np.zeros(count + 1, np.int64)
+    indeg = np.zeros(count + 1, begin.dtype)
     for i in range(1, count):
         v = node[i]
         for e in range(begin[v], begin[v + 1]):
@@ -106,12 +107,12 @@ def _predecessors(begin, targets, node, number, count, roots):
 
 
 @njit(cache=True)
-def _semi_nca(parent, pbegin, preds, count):
-    """Immediate dominators, in DFS numbers (idom[0] = 0 for the virtual root)."""
+def _semi_nca(parent, pbegin, preds, count, stack):
+    """Immediate dominators, in DFS numbers (idom[0] = 0 for the virtual root). ``parent`` is
+    overwritten with the result; ``stack`` is scratch space of at least ``count`` entries."""
     semi = np.arange(count).astype(np.int32)
     label = np.arange(count).astype(np.int32)
     ancestor = np.full(count, -1, np.int32)  # linked (processed) nodes point up the DFS tree
-    stack = np.empty(count, np.int32)
     for w in range(count - 1, 0, -1):
         s = semi[w]
         for e in range(pbegin[w], pbegin[w + 1]):
@@ -139,7 +140,7 @@ def _semi_nca(parent, pbegin, preds, count):
         semi[w] = s
         label[w] = s
         ancestor[w] = parent[w]
-    idom = parent.copy()
+    idom = parent  # in place: parent[w] is read only when idom[w] is set, after all idom[< w]
     idom[0] = 0
     for w in range(1, count):
         d = idom[w]
@@ -174,8 +175,7 @@ def compute_dominators(begin: np.ndarray, targets: np.ndarray, roots: np.ndarray
     roots = np.ascontiguousarray(roots, dtype=np.int32)
     node, number, parent, count = _dfs_preorder(begin, targets, roots, n)
     pbegin, preds = _predecessors(begin, targets, node, number, count, roots)
-    del number
-    idom_num = _semi_nca(parent[:count], pbegin, preds, count)
-    del pbegin, preds, parent
+    idom_num = _semi_nca(parent[:count], pbegin, preds, count, number)  # number: now scratch
+    del pbegin, preds, parent, number
     idom, retained = _to_objects(idom_num, node, shallow, n, count)
-    return DominatorTree(idom=idom, retained=retained, preorder=node[1:count].copy())
+    return DominatorTree(idom=idom, retained=retained, preorder=node[1:count])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from oomlens.errors import OomlensError
 from oomlens.hprof import constants as C
 from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY
 
@@ -89,15 +90,25 @@ def reference_name(heap, holder: int, target: int) -> str:
     return "<reference>"
 
 
-def root_kinds_of(heap, index: int) -> list[str]:
+def root_kind_code(name: str) -> int:
+    """The root tag for a kind name as outputs show it ("jni-global", "sticky-class", ...)."""
+    for code, known in C.ROOT_NAMES.items():
+        if known == name:
+            return code
+    raise OomlensError(f"unknown GC root kind {name!r}; known kinds: "
+                       + ", ".join(sorted(C.ROOT_NAMES.values())))
+
+
+def root_kinds_of(heap, index: int, exclude: tuple[str, ...] = ()) -> list[str]:
     roots = heap.index.roots
     kinds = roots.kind[roots.object_index == index]
-    names = [C.ROOT_NAMES.get(int(k), f"0x{int(k):02x}") for k in kinds
-             if int(k) != C.ROOT_UNREACHABLE]
-    return sorted(set(names))
+    names = {C.ROOT_NAMES.get(int(k), f"0x{int(k):02x}") for k in kinds
+             if int(k) != C.ROOT_UNREACHABLE}
+    return sorted(names - set(exclude))
 
 
-def path_from_root(heap, parents: np.ndarray, index: int) -> list[PathStep] | None:
+def path_from_root(heap, parents: np.ndarray, index: int, exclude_roots: tuple[str, ...] = ()
+                   ) -> list[PathStep] | None:
     """The shortest strong path from a GC root to ``index``, root first; None if unreachable."""
     if parents[index] == NO_PARENT:
         return None
@@ -107,7 +118,7 @@ def path_from_root(heap, parents: np.ndarray, index: int) -> list[PathStep] | No
         if len(chain) > len(parents):
             raise RuntimeError("cycle in shortest-path parents")
     chain.reverse()
-    steps = [PathStep(chain[0], "", root_kinds_of(heap, chain[0]))]
+    steps = [PathStep(chain[0], "", root_kinds_of(heap, chain[0], exclude_roots))]
     for holder, target in zip(chain, chain[1:]):
         steps.append(PathStep(target, reference_name(heap, holder, target), []))
     return steps

@@ -90,6 +90,7 @@ class ClassTable:
     referent_offset: np.ndarray | None = None  # int32, -1 if not a Reference subclass
     reference_kind: np.ndarray | None = None  # int8 REF_*
     object_index: np.ndarray | None = None  # int32 index of the class object, -1 if none
+    element_type: np.ndarray | None = None  # uint8 basic type of primitive array classes, else 0
 
     def __len__(self) -> int:
         return len(self.names)

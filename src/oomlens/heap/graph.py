@@ -26,12 +26,12 @@ from oomlens.hprof import constants as C
 from oomlens.hprof.scan import (KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY, read_id,
                                 read_u1)
 
-OBJECTS_PER_CHUNK = 1 << 20  # release mapped pages and report progress this often
+OBJECTS_PER_CHUNK = 1 << 18  # release mapped pages and report progress this often
 
 
 @dataclass
 class Graph:
-    begin: np.ndarray  # int64, len(objects) + 1
+    begin: np.ndarray  # len(objects) + 1; int32 while the edges fit, else int64
     targets: np.ndarray  # int32
     weak_source: np.ndarray  # int32
     weak_target: np.ndarray  # int32
@@ -153,7 +153,7 @@ def build_graph(data: np.ndarray, id_size: int, objects: ObjectTable, classes: C
     """Extract every reference of every object."""
     n = len(objects)
     strong_bound, weak_bound = _edge_upper_bound(objects, classes)
-    begin = np.zeros(n + 1, np.int64)
+    begin = np.zeros(n + 1, np.int32 if strong_bound < (1 << 31) else np.int64)
     targets = np.empty(strong_bound, np.int32)
     weak_source = np.empty(weak_bound, np.int32)
     weak_target = np.empty(weak_bound, np.int32)
@@ -181,12 +181,7 @@ def build_graph(data: np.ndarray, id_size: int, objects: ObjectTable, classes: C
             release_pages()
         if progress:
             progress("extracting references", last, n)
-    if n == 0:
-        begin[0] = 0
-    if w < 0.9 * len(targets):
-        targets = targets[:w].copy()
-    else:
-        targets = targets[:w]
+    targets.resize(w, refcheck=False)  # give back what null references left unused, in place
     return Graph(begin=begin, targets=targets, weak_source=weak_source[:nweak].copy(),
                  weak_target=weak_target[:nweak].copy(), weak_kind=weak_kind[:nweak].copy(),
                  missing_references=int(missing[0]))

@@ -389,8 +389,11 @@ class HeapObject:
         if kind == KIND_OBJECT_ARRAY:
             return "object"
         if kind == KIND_PRIMITIVE_ARRAY:
-            return C.TYPE_NAMES[int(self._objects.raw_class[self.index])]
+            return C.TYPE_NAMES[int(self._element_code())]
         return None
+
+    def _element_code(self) -> int:
+        return int(self.heap.index.classes.element_type[int(self._objects.class_index[self.index])])
 
     def has_array_data(self) -> bool:
         """False for Android's PRIMITIVE_ARRAY_NODATA arrays, whose elements were left out."""
@@ -408,7 +411,7 @@ class HeapObject:
         """Elements of a primitive array (a NumPy array; empty where the dump left them out)."""
         if int(self._objects.kind[self.index]) != KIND_PRIMITIVE_ARRAY:
             raise TypeError(f"{self!r} is not a primitive array")
-        code = int(self._objects.raw_class[self.index])
+        code = self._element_code()
         if not self.has_array_data():
             return np.zeros(0, np.dtype(">u1"))
         return primitive_array(self.heap.index.file.data, self._data_start(), code, self.length)

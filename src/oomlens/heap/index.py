@@ -39,10 +39,12 @@ class GcRoots:
     def missing(self) -> int:
         return int((self.object_index < 0).sum())
 
-    def root_objects(self) -> np.ndarray:
-        """Distinct indices of the objects that are GC roots. ART's ROOT_UNREACHABLE marks
-        objects that are *not* reachable, so it is no root."""
+    def root_objects(self, exclude_kinds: tuple[int, ...] = ()) -> np.ndarray:
+        """Distinct indices of the objects that are GC roots, optionally leaving out roots of
+        some kinds. ART's ROOT_UNREACHABLE marks objects that are *not* reachable: no root."""
         real = (self.object_index >= 0) & (self.kind != C.ROOT_UNREACHABLE)
+        for kind in exclude_kinds:
+            real &= self.kind != kind
         return np.unique(self.object_index[real])
 
     def counts_by_kind(self) -> dict[str, int]:
@@ -68,27 +70,31 @@ class HeapIndex:
     missing_bytes: int = 0
 
 
-def _resolve_object_classes(objects: ObjectTable, classes: ClassTable) -> list[str]:
-    """Set each object's class index; add synthetic classes the dump lacks. Returns warnings."""
+def _resolve_object_classes(objects: ObjectTable, classes: ClassTable, raw_class: np.ndarray
+                            ) -> list[str]:
+    """Set each object's class index from the raw class reference the scan found; add synthetic
+    classes the dump lacks; note each primitive array class's element type. Returns warnings."""
     warnings = []
     kind = objects.kind
     class_index = np.full(len(objects), -1, np.int32)
 
     by_id = (kind == KIND_INSTANCE) | (kind == KIND_OBJECT_ARRAY)
-    class_index[by_id] = classes.lookup_ids(objects.raw_class[by_id])
+    class_index[:] = classes.lookup_ids(raw_class)  # primitive arrays and classes: set below
     unknown = by_id & (class_index < 0)
     if unknown.any():
         class_index[unknown] = classes.add_synthetic(UNKNOWN_CLASS)
         warnings.append(f"{int(unknown.sum()):,} objects name a class that is not in the dump")
 
     prim = kind == KIND_PRIMITIVE_ARRAY
+    element_types = {}
     if prim.any():
-        elem = objects.raw_class[prim]
+        elem = raw_class[prim]
         prim_classes = np.full(256, -1, np.int32)
         for t, name in cls_mod.PRIMITIVE_ARRAY_NAMES.items():
             if (elem == t).any():
                 found = classes.by_name(name)
                 prim_classes[t] = found[0] if found else classes.add_synthetic(name)
+                element_types[int(prim_classes[t])] = t
         class_index[prim] = prim_classes[elem.astype(np.int64) & 0xFF]
 
     class_objects = kind == KIND_CLASS
@@ -97,6 +103,9 @@ def _resolve_object_classes(objects: ObjectTable, classes: ClassTable) -> list[s
         class_index[class_objects] = found[0] if found else classes.add_synthetic(
             "java.lang.Class")
     objects.class_index = class_index
+    classes.element_type = np.zeros(len(classes), np.uint8)
+    for k, t in element_types.items():
+        classes.element_type[k] = t
     return warnings
 
 
@@ -120,12 +129,13 @@ def build_heap_index(path, dump_number: int = 0, progress: Progress | None = Non
         out = records.out
         names = NameTable(dump.data, out.str_id, out.str_off, out.str_len)
         classes = cls_mod.build_class_table(records, names)
-        objects = build_object_table(records)
+        objects, raw_class = build_object_table(records)
         warnings = list(records.warnings)
         if objects.duplicates:
             warnings.append(f"{objects.duplicates:,} objects share an id with an earlier one; "
                             "the first of each was kept")
-        warnings += _resolve_object_classes(objects, classes)
+        warnings += _resolve_object_classes(objects, classes, raw_class)
+        del raw_class
         _link_class_objects(objects, classes)
         cls_mod.derive_layouts(classes, names, dump.header.id_size)
         model = choose_size_model(dump.header.version, dump.header.id_size, objects, classes,

@@ -155,23 +155,25 @@ def class_object_sizes(model: SizeModel, classes: ClassTable) -> np.ndarray:
 def shallow_sizes(model: SizeModel, objects: ObjectTable, classes: ClassTable) -> np.ndarray:
     """Shallow size of every object."""
     kind = objects.kind
-    length = objects.length.astype(np.int64)
-    sizes = np.zeros(len(objects), np.int64)
-
-    inst = kind == KIND_INSTANCE
-    sizes[inst] = instance_sizes(model, classes)[objects.class_index[inst]]
-
-    arrays = kind == KIND_OBJECT_ARRAY
-    sizes[arrays] = align(model.header_size + ARRAY_LENGTH_SIZE
-                          + length[arrays] * model.reference_size)
-
-    prim = kind == KIND_PRIMITIVE_ARRAY
-    elem = _element_sizes()[objects.raw_class[prim].astype(np.int64) & 0xFF]
+    # Array sizes are computed in int64 (a long[] can pass 4 GiB); the result is stored in 4
+    # bytes per object unless one object really is that big.
+    arrays = np.nonzero(kind == KIND_OBJECT_ARRAY)[0]
+    array_sizes = align(model.header_size + ARRAY_LENGTH_SIZE
+                        + objects.length[arrays].astype(np.int64) * model.reference_size)
+    prim = np.nonzero(kind == KIND_PRIMITIVE_ARRAY)[0]
+    elem = _element_sizes()[classes.element_type[objects.class_index[prim]]]
     start = model.header_size + ARRAY_LENGTH_SIZE
     if model.sizes_from_dump:
         start = align(start, elem.clip(min=1))
-    sizes[prim] = align(start + length[prim] * elem)
+    prim_sizes = align(start + objects.length[prim].astype(np.int64) * elem)
+    biggest = max(array_sizes.max(initial=0), prim_sizes.max(initial=0))
+    sizes = np.zeros(len(objects), np.uint32 if biggest < (1 << 32) else np.int64)
+    sizes[arrays] = array_sizes
+    sizes[prim] = prim_sizes
+    del arrays, array_sizes, prim, prim_sizes, elem
 
+    inst = kind == KIND_INSTANCE
+    sizes[inst] = instance_sizes(model, classes)[objects.class_index[inst]]
     has_object = classes.object_index >= 0
     sizes[classes.object_index[has_object]] = class_object_sizes(model, classes)[has_object]
     return sizes

@@ -29,7 +29,6 @@ class ObjectTable:
     class_index: np.ndarray  # int32 into the class table (set by the heap builder)
     length: np.ndarray  # uint32: instance data bytes, or array length
     heap: np.ndarray  # int8 heap index, -1 where the dump names no heaps
-    raw_class: np.ndarray  # int64: class id (instances, object arrays) or element type
     duplicates: int  # objects dropped because an earlier record had the same id
     shallow: np.ndarray | None = None  # int64, set by the size model
     bucket_shift: int = 0
@@ -45,16 +44,27 @@ class ObjectTable:
         return int(lookup_id(self.ids, self.bucket_start, self.bucket_shift, np.int64(object_id)))
 
 
+@njit(cache=True)
+def _positions(sorted_ids, query, out):
+    n = sorted_ids.shape[0]
+    for i in range(query.shape[0]):
+        p = np.searchsorted(sorted_ids, query[i])
+        out[i] = p if p < n and sorted_ids[p] == query[i] else -1
+
+
 def positions_in_sorted(sorted_ids: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """For each id in ``query``, its position in the sorted ``sorted_ids``, or -1 (int32)."""
-    if len(sorted_ids) == 0:
-        return np.full(len(query), -1, np.int32)
-    pos = np.searchsorted(sorted_ids, query)
-    pos = np.minimum(pos, len(sorted_ids) - 1)
-    return np.where(sorted_ids[pos] == query, pos, -1).astype(np.int32)
+    """For each id in ``query``, its position in the sorted ``sorted_ids``, or -1 (int32).
+    A kernel rather than NumPy expressions: no int64 temporaries the size of ``query``."""
+    out = np.empty(len(query), np.int32)
+    _positions(np.ascontiguousarray(sorted_ids, np.int64), np.ascontiguousarray(query, np.int64),
+               out)
+    return out
 
 
-def build_object_table(index: RecordIndex) -> ObjectTable:
+def build_object_table(index: RecordIndex) -> tuple[ObjectTable, np.ndarray]:
+    """The table, and per object the raw class reference the scan found (class id for
+    instances and object arrays, element type for primitive arrays) for the caller to resolve
+    into class indices and then drop."""
     out = index.out
     ids = out.obj_id
     if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
@@ -87,11 +97,10 @@ def build_object_table(index: RecordIndex) -> ObjectTable:
         class_index=np.empty(0, np.int32),
         length=final(out.obj_len),
         heap=final(out.obj_heap),
-        raw_class=final(out.obj_class),
         duplicates=duplicates,
     )
     table.bucket_shift, table.bucket_start = _buckets(table.ids)
-    return table
+    return table, final(out.obj_class)
 
 
 def _permuter(order: np.ndarray):
@@ -115,7 +124,7 @@ def _buckets(ids: np.ndarray) -> tuple[int, np.ndarray]:
     # differences taken modulo 2^64 are exact for a sorted range, even across the sign bit
     rel = (ids.view(np.uint64) - np.uint64(ids[0])) >> np.uint64(shift)
     start = np.searchsorted(rel, np.arange(buckets + 1, dtype=np.uint64), side="left")
-    return shift, start.astype(np.int64)
+    return shift, start.astype(np.int32 if n < (1 << 31) else np.int64)
 
 
 @njit(cache=True, inline="always")

@@ -68,7 +68,8 @@ def index_records(dump: DumpFile, dump_number: int = 0, progress: Progress | Non
                   ) -> RecordIndex:
     """Count, then record, every string, class, root and object of heap dump ``dump_number``."""
     counts, _ = scan.new_scan_state()
-    _walk(dump, dump_number, False, scan.empty_output(None), counts, progress, "counting records")
+    _walk(dump, dump_number, False, scan.empty_output(None, dump.size), counts, progress,
+          "counting records")
     dumps = int(counts[scan.N_DUMPS])
     if dumps == 0:
         raise HprofFormatError(_nothing_found(dump, counts))
@@ -77,7 +78,7 @@ def index_records(dump: DumpFile, dump_number: int = 0, progress: Progress | Non
             f"{dump.path}: holds {dumps} heap dump{'s' if dumps > 1 else ''}; "
             f"there is no dump number {dump_number + 1}")
     sized = counts.copy()
-    out = scan.empty_output(sized)
+    out = scan.empty_output(sized, dump.size)
     counts, _ = scan.new_scan_state()
     _walk(dump, dump_number, True, out, counts, progress, "indexing records")
     index = RecordIndex(out=out, counts=counts, dump_number=dump_number)

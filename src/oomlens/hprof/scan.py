@@ -86,13 +86,15 @@ ScanOutput = namedtuple(
 )
 
 
-def empty_output(counts: np.ndarray | None) -> ScanOutput:
-    """Output arrays sized for ``counts`` (or zero-sized, for the counting pass)."""
+def empty_output(counts: np.ndarray | None, file_size: int = 0) -> ScanOutput:
+    """Output arrays sized for ``counts`` (or zero-sized, for the counting pass). Object record
+    offsets take 4 bytes each when the file is under 4 GiB, 8 otherwise."""
 
     def n(slot):
         return 0 if counts is None else int(counts[slot])
 
     i64, i32, u8, i8, u32 = np.int64, np.int32, np.uint8, np.int8, np.uint32
+    offset_type = u32 if file_size < (1 << 32) else i64
     return ScanOutput(
         np.empty(n(N_STRINGS), i64), np.empty(n(N_STRINGS), i64), np.empty(n(N_STRINGS), u32),
         np.empty(n(N_LOAD_CLASSES), i64), np.empty(n(N_LOAD_CLASSES), i64),
@@ -104,7 +106,8 @@ def empty_output(counts: np.ndarray | None) -> ScanOutput:
         np.empty(n(N_CLASSES) + 1, i32), np.empty(n(N_CLASSES) + 1, i32),
         np.empty(n(N_STATICS), i64), np.empty(n(N_STATICS), u8), np.empty(n(N_STATICS), i64),
         np.empty(n(N_FIELDS), i64), np.empty(n(N_FIELDS), u8),
-        np.empty(n(N_OBJECTS), i64), np.empty(n(N_OBJECTS), i8), np.empty(n(N_OBJECTS), i64),
+        np.empty(n(N_OBJECTS), i64), np.empty(n(N_OBJECTS), i8),
+        np.empty(n(N_OBJECTS), offset_type),
         np.empty(n(N_OBJECTS), i64), np.empty(n(N_OBJECTS), u32), np.empty(n(N_OBJECTS), i8),
         np.empty(n(N_HEAP_INFOS), i64), np.empty(n(N_HEAP_INFOS), i64),
     )

@@ -1,0 +1,37 @@
+# Two commands set everything up on a fresh machine:
+#   make run   - virtual environment, install, analyse the bundled sample dumps
+#   make test  - also the Debian packages the tests need, then the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SAMPLES := tests/data/dalvik_leak_service_binder.hprof.gz tests/data/openjdk_jdk11_04_x64.hprof.gz
+
+.PHONY: run test system-deps bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	@for dump in $(SAMPLES); do \
+	  echo "== $$dump"; \
+	  $(BIN)/oomlens info $$dump && \
+	  $(BIN)/oomlens dominators $$dump --top 10 && \
+	  $(BIN)/oomlens histogram $$dump --top 10 || exit $$?; \
+	done
+
+system-deps:
+	scripts/install-system-deps.sh
+
+test: system-deps $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python bench/dominators_vs_visualvm.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info
+	find src tests -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Debian packages the tests need, installed only when missing:
+#   visualvm     - VisualVM's heap library, the reference for the differential tests
+#   hprof-conv   - converts Android dumps to the standard format (restore tests)
+#   proguard-cli - obfuscates a test program and writes its mapping (retrace tests)
+#   a JDK        - javac/java compile and dump the test programs
+set -euo pipefail
+packages=(visualvm hprof-conv proguard-cli)
+command -v javac >/dev/null || packages+=(default-jdk-headless)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing Debian packages: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

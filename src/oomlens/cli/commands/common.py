@@ -1,0 +1,41 @@
+"""Options and set-up every command shares: the dump argument, ``--dump N``, ``--json``."""
+
+from __future__ import annotations
+
+import contextlib
+
+import click
+
+import oomlens
+from oomlens.cli.progress import progress_reporter, stderr_console, status
+from oomlens.cli.format import safe
+
+
+def dump_options(func):
+    """DUMP argument, --dump N, --json, --progress/--no-progress."""
+    func = click.option("--progress/--no-progress", default=None,
+                        help="Show progress on stderr (default: when stderr is a terminal).")(func)
+    func = click.option("--json", "as_json", is_flag=True,
+                        help="Print machine-readable JSON instead of a table.")(func)
+    func = click.option("--dump", "dump_number", type=click.IntRange(min=1), default=1,
+                        show_default=True,
+                        help="Which heap dump to analyse when the file holds several.")(func)
+    func = click.argument("dump", type=click.Path(dir_okay=False, path_type=str))(func)
+    return func
+
+
+@contextlib.contextmanager
+def opened_heap(dump: str, dump_number: int, show_progress: bool | None):
+    """Index the dump with progress, print its warnings to stderr, close it afterwards."""
+    with progress_reporter(show_progress) as report:
+        heap = oomlens.open_heap(dump, dump_number - 1, progress=report)
+    try:
+        for warning in heap.warnings:
+            stderr_console.print(f"[yellow]warning:[/] {safe(warning)}")
+        yield heap
+    finally:
+        heap.close()
+
+
+def computing(message: str, show_progress: bool | None):
+    return status(message, show_progress)

@@ -1,0 +1,59 @@
+"""``oomlens info DUMP``: what is in the dump, in numbers."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from oomlens.cli.commands.common import computing, dump_options, opened_heap
+from oomlens.cli.format import human_bytes, print_json, safe, stdout_console
+
+
+@click.command("info")
+@dump_options
+def command(dump: str, dump_number: int, as_json: bool, progress: bool | None) -> None:
+    """Format, runtime, counts of classes, objects and GC roots, heaps, and how many bytes are
+    reachable."""
+    with opened_heap(dump, dump_number, progress) as heap:
+        with computing("computing reachability", progress):
+            summary = heap.summary()
+    if as_json:
+        print_json(summary)
+        return
+    render(summary)
+
+
+def render(s: dict) -> None:
+    t = Table(show_header=False, box=None, pad_edge=False)
+    t.add_column(style="bold")
+    t.add_column()
+    compression = f", {s['compression']}-compressed" if s["compression"] else ""
+    t.add_row("file", f"{safe(s['file'])} ({human_bytes(s['file_bytes'])}{compression})")
+    t.add_row("format", f"{s['format']}, {s['id_size']}-byte ids")
+    t.add_row("runtime", s["runtime"])
+    t.add_row("size model", safe(s["size_model"]))
+    if s["heap_dumps_in_file"] > 1:
+        t.add_row("heap dump", f"{s['heap_dump']} of {s['heap_dumps_in_file']}")
+    t.add_row("classes", f"{s['classes']:,}")
+    t.add_row("instances", f"{s['instances']:,}")
+    t.add_row("object arrays", f"{s['object_arrays']:,}")
+    t.add_row("primitive arrays", f"{s['primitive_arrays']:,}")
+    t.add_row("references", f"{s['references']:,} strong, {s['weak_references']:,} weak"
+              + (f", {s['missing_references']:,} to missing ids" if s["missing_references"]
+                 else ""))
+    roots = ", ".join(f"{k} {v:,}" for k, v in sorted(s["gc_roots_by_kind"].items(),
+                                                      key=lambda kv: -kv[1]))
+    t.add_row("GC roots", f"{s['gc_roots']:,} ({roots})")
+    for name, h in s["heaps"].items():
+        t.add_row(f"heap {safe(name)}", f"{h['objects']:,} objects, {human_bytes(h['bytes'])}")
+    t.add_row("shallow size", f"{human_bytes(s['shallow_bytes'])} ({s['shallow_bytes']:,} B)")
+    t.add_row("strongly reachable", f"{human_bytes(s['reachable_bytes'])} in "
+              f"{s['reachable_objects']:,} objects")
+    for level in ("soft", "weak", "finalizer", "phantom", "unreachable"):
+        v = s["by_reachability"][level]
+        if v["objects"]:
+            t.add_row(f"{level}ly reachable only" if level != "unreachable" else "unreachable",
+                      f"{human_bytes(v['bytes'])} in {v['objects']:,} objects")
+    if s["truncated"]:
+        t.add_row("truncated", f"yes: {s['missing_bytes']:,} bytes missing at the end")
+    stdout_console.print(t)

@@ -1,0 +1,70 @@
+"""``oomlens`` command line: thin wrappers that parse options and call the layers.
+
+Every command takes ``--json``; errors about the user's input are one line on stderr and exit
+status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+import click
+
+from oomlens import __version__
+from oomlens.cli.commands import dominators, histogram, info, path
+from oomlens.errors import OomlensError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="oomlens")
+def cli() -> None:
+    """Find out why a Java or Android app ran out of memory, from its heap dump (HPROF; plain,
+    .gz or .zst)."""
+
+
+for command in (info.command, histogram.command, dominators.command, path.command):
+    cli.add_command(command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="oomlens", standalone_mode=False)
+        return 0
+    except OomlensError as exc:
+        click.echo(f"oomlens: error: {exc}", err=True)
+        return EXIT_BAD_INPUT
+    except click.exceptions.Abort:
+        click.echo("oomlens: interrupted", err=True)
+        return 130
+    except click.ClickException as exc:
+        click.echo(f"oomlens: error: {exc.format_message()}", err=True)
+        return EXIT_BAD_INPUT
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("oomlens: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except MemoryError:
+        click.echo("oomlens: error: out of memory while analysing this dump", err=True)
+        return EXIT_INTERNAL
+    except Exception as exc:  # a bug in oomlens, not the user's fault: say so in one line
+        if os.environ.get("OOMLENS_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"oomlens: internal error: {type(exc).__name__}: {exc} "
+                   "(set OOMLENS_DEBUG=1 for the traceback)", err=True)
+        return EXIT_INTERNAL
+
+
+def entry_point() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

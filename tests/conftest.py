@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).parent
+DATA = TESTS / "data"
+sys.path.insert(0, str(TESTS))
+
+from jvmdump import dump_program, java_available  # noqa: E402
+
+HOTSPOT_DUMPS = ["sun_jdk6_18_x64.hprof.gz", "sun_jdk6_32bit.hprof.gz",
+                 "oracle_jdk8_05_x64.hprof.gz", "openjdk_jdk11_04_x64.hprof.gz",
+                 "java_pid1884.0001.hprof.gz", "hotspot_segments_test1.hprof.gz"]
+ANDROID_DUMPS = ["dalvik_dialer.hprof.gz", "dalvik_leak_service_binder.hprof.gz",
+                 "art_ahat_test-dump.hprof.gz"]
+ALL_DUMPS = HOTSPOT_DUMPS + ANDROID_DUMPS
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def open_dump():
+    """Open a bundled dump by file name; heaps are cached for the session and closed at its end."""
+    import oomlens
+
+    cache = {}
+
+    def opener(name: str):
+        if name not in cache:
+            cache[name] = oomlens.open_heap(DATA / name)
+        return cache[name]
+
+    yield opener
+    for heap in cache.values():
+        heap.close()
+
+
+@pytest.fixture(scope="session")
+def java_dumps(tmp_path_factory):
+    """Dump a program from tests/java: ``java_dumps("GraphFixtures")`` -> path of its HPROF."""
+    if not java_available():
+        pytest.fail("java and javac are needed for these tests (make test installs a JDK)")
+    out = tmp_path_factory.mktemp("jvm-dumps")
+
+    def make(name: str, *args: str, **kw) -> Path:
+        return dump_program(name, out, args=args, **kw)
+
+    return make

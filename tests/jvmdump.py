@@ -1,0 +1,45 @@
+"""Compile a small Java program from tests/java and let it dump its own heap.
+
+The programs build object graphs whose dominators and retained sizes are known by hand, then
+call HotSpotDiagnosticMXBean.dumpHeap. Each (program, JVM options) pair is dumped once per test
+session.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+JAVA_DIR = Path(__file__).parent / "java"
+
+# Flags that fix the layout the expected sizes are computed for: 64-bit HotSpot, compressed
+# oops and class pointers, a young generation big enough that no GC runs before the dump.
+DEFAULT_JVM_OPTIONS = ("-Xmx256m", "-Xmn128m", "-XX:+UseSerialGC", "-XX:+UseCompressedOops",
+                       "-XX:+UseCompressedClassPointers", "-Xshare:off")
+
+
+def java_available() -> bool:
+    return shutil.which("java") is not None and shutil.which("javac") is not None
+
+
+def compile_program(name: str, out_dir: Path) -> Path:
+    classes = out_dir / f"{name}-classes"
+    if not (classes / f"{name}.class").exists():
+        classes.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["javac", "-d", str(classes), str(JAVA_DIR / f"{name}.java")], check=True,
+                       capture_output=True, text=True)
+    return classes
+
+
+def dump_program(name: str, out_dir: Path, jvm_options=DEFAULT_JVM_OPTIONS,
+                 args: tuple[str, ...] = ()) -> Path:
+    """Run tests/java/NAME.java; it writes its heap dump to the path given as first argument."""
+    classes = compile_program(name, out_dir)
+    dump = out_dir / f"{name}-{abs(hash((jvm_options, args))):x}.hprof"
+    if not dump.exists():
+        result = subprocess.run(["java", *jvm_options, "-cp", str(classes), name, str(dump),
+                                 *args], capture_output=True, text=True, timeout=300)
+        if result.returncode != 0 or not dump.exists():
+            raise RuntimeError(f"{name} failed ({result.returncode}): {result.stderr[-2000:]}")
+    return dump
