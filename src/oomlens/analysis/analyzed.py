@@ -22,7 +22,24 @@ class AnalyzedHeap(Heap):
 
     @cached_property
     def _gc_root_objects(self) -> np.ndarray:
-        return self.index.roots.root_objects().astype(np.int32)
+        roots = self.index.roots.root_objects().astype(np.int32)
+        if len(roots) == 0 and self.object_count:
+            roots = self._pseudo_roots()
+        return roots
+
+    def _pseudo_roots(self) -> np.ndarray:
+        """HotSpot writes its GC root records after the objects, so a dump cut off while it
+        was written (common after an OOM) has objects but no roots. Then the classes and the
+        objects nothing references stand in for roots, and the user is told."""
+        g = self.index.graph
+        referenced = np.bincount(g.targets, minlength=self.object_count) > 0
+        pseudo = (~referenced) | (self.index.objects.kind == KIND_CLASS)
+        self.index.warnings.append(
+            "the dump holds no GC roots" + (" (they were in the part cut off)"
+                                           if self.index.truncated else "")
+            + "; classes and objects nothing references are used as roots, so reachability "
+              "and retained sizes are approximate")
+        return np.nonzero(pseudo)[0].astype(np.int32)
 
     @cached_property
     def dominator_tree(self) -> DominatorTree:

@@ -83,6 +83,10 @@ def index_records(dump: DumpFile, dump_number: int = 0, progress: Progress | Non
     _walk(dump, dump_number, True, out, counts, progress, "indexing records")
     index = RecordIndex(out=out, counts=counts, dump_number=dump_number)
     index.warnings.extend(_damage_warnings(dump, counts))
+    if counts[scan.N_OBJECTS] == 0:
+        damage = "; ".join(index.warnings)
+        raise HprofFormatError(f"{dump.path}: the heap dump holds no objects"
+                               + (f" ({damage})" if damage else ""))
     return index
 
 

@@ -26,14 +26,15 @@ def dump_options(func):
 
 @contextlib.contextmanager
 def opened_heap(dump: str, dump_number: int, show_progress: bool | None):
-    """Index the dump with progress, print its warnings to stderr, close it afterwards."""
+    """Index the dump with progress; afterwards print its warnings to stderr and close it."""
     with progress_reporter(show_progress) as report:
         heap = oomlens.open_heap(dump, dump_number - 1, progress=report)
     try:
-        for warning in heap.warnings:
-            stderr_console.print(f"[yellow]warning:[/] {safe(warning)}")
         yield heap
     finally:
+        # printed last: some warnings only arise while analysing (e.g. missing GC roots)
+        for warning in heap.warnings:
+            stderr_console.print(f"[yellow]warning:[/] {safe(warning)}")
         heap.close()
 
 

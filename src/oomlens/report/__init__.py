@@ -1,0 +1,1 @@
+"""report layer: machine- and human-readable renderings of analysis results."""

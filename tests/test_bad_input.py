@@ -1,0 +1,233 @@
+"""Bad input gets one clear line on stderr and exit status 2: never a traceback, a hang, or
+memory beyond what the file size explains. A property-based test mutates real dumps."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import resource
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import oomlens
+from conftest import DATA
+from hprof_builder import HprofBuilder, minimal_heap
+from oomlens.hprof import constants as C
+
+OOMLENS = [sys.executable, "-m", "oomlens.cli.main"]
+
+
+def run_cli(*args, timeout=120):
+    env = dict(os.environ)
+    env.pop("OOMLENS_DEBUG", None)
+    return subprocess.run([*OOMLENS, *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def assert_clean_failure(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("oomlens: error: ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def valid_dump(value=7) -> bytes:
+    b = HprofBuilder()
+    subs = minimal_heap(b, value)
+    b.heap_dump(*subs).heap_dump_end()
+    return b.bytes()
+
+
+@pytest.fixture
+def write(tmp_path):
+    def w(name: str, data: bytes) -> Path:
+        p = tmp_path / name
+        p.write_bytes(data)
+        return p
+    return w
+
+
+def test_builder_dump_is_valid(write):
+    path = write("ok.hprof", valid_dump())
+    with oomlens.open_heap(path) as heap:
+        box = heap.find_class("Box")
+        first = box.static_fields()["first"]
+        assert first["value"] == 7 and first["next"]["value"] == 8
+        assert heap.retained_size(first) == 2 * first.shallow_size
+
+
+@pytest.mark.parametrize("name,data,fragment", [
+    ("text.hprof", b"this is a text file, not a heap dump\n" * 10, "not an HPROF"),
+    ("png.hprof", b"\x89PNG\r\n\x1a\n" + os.urandom(200), "not an HPROF"),
+    ("empty.hprof", b"", "empty file"),
+    ("short-header.hprof", b"JAVA PROFILE 1.0.2\0\0\0", "truncated HPROF header"),
+    ("no-nul.hprof", b"JAVA PROFILE 1.0.2", "truncated HPROF header"),
+    ("id3.hprof", b"JAVA PROFILE 1.0.2\0" + struct.pack(">III", 3, 0, 0) + b"\0" * 40,
+     "identifier size 3"),
+    ("random-after-header.hprof",
+     b"JAVA PROFILE 1.0.2\0" + struct.pack(">III", 8, 0, 0) + bytes(range(256)) * 64,
+     "no heap dump"),
+])
+def test_not_a_dump(write, name, data, fragment):
+    assert_clean_failure(run_cli("info", write(name, data)), fragment)
+
+
+def test_missing_file_and_directory(tmp_path):
+    assert_clean_failure(run_cli("info", tmp_path / "nope.hprof"), "no such file")
+    assert_clean_failure(run_cli("info", tmp_path), "directory")
+
+
+def test_record_length_past_the_end_of_a_file_with_no_heap(write):
+    b = HprofBuilder()
+    b.record(C.TAG_HEAP_DUMP_SEGMENT, b"", length=1 << 31)
+    assert_clean_failure(run_cli("info", write("past-end.hprof", b.bytes())))
+
+
+def test_huge_counts_do_not_allocate(write):
+    """An array claiming 2^31 elements, a class claiming 65535 fields, in a tiny file."""
+    b = HprofBuilder()
+    subs = minimal_heap(b)
+    huge_array = b.primitive_array(0x5000, C.TYPE_LONG, b"\0" * 16, length=(1 << 31) - 1)
+    b.heap_dump(*subs, huge_array)
+    path = write("huge.hprof", b.bytes())
+    result = run_cli("info", "--json", path)
+    # the record is complete but the array claims more than it holds: everything before it
+    # is indexed, the rest of the record is reported as corrupt
+    assert result.returncode == 0, result.stderr
+    assert "corrupt heap dump" in result.stderr and "tag 0x23" in result.stderr
+    assert '"instances": 2' in result.stdout
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    assert usage.ru_maxrss < 600_000  # KB; 2^31 longs would be 16 GB
+
+
+def test_class_with_more_fields_than_bytes(write):
+    b = HprofBuilder()
+    subs = minimal_heap(b)
+    broken = bytearray(b.class_dump(0x700, 0x100, fields=[("a", C.TYPE_INT)]))
+    broken[-(b.id_size + 1) - 2 : -(b.id_size + 1)] = struct.pack(">H", 65535)
+    b.heap_dump(*subs, bytes(broken))
+    result = run_cli("info", write("fields.hprof", b.bytes()))
+    assert result.returncode == 0
+    assert "corrupt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cyclic_superclass_chain(write):
+    b = HprofBuilder()
+    b.load_class(0x100, "A")
+    b.load_class(0x200, "B")
+    b.heap_dump(b.class_dump(0x100, super_id=0x200), b.class_dump(0x200, super_id=0x100),
+                b.root(C.ROOT_STICKY_CLASS, 0x100))
+    assert_clean_failure(run_cli("info", write("cycle.hprof", b.bytes())), "cyclic")
+
+
+def test_unknown_subrecord_is_reported_and_the_rest_indexed(write):
+    b = HprofBuilder()
+    subs = minimal_heap(b)
+    b.heap_dump(*subs)
+    b.heap_dump(bytes([0x77]) + b"\0" * 30)  # a tag no VM writes
+    b.heap_dump_end()
+    result = run_cli("info", "--json", write("unknown-tag.hprof", b.bytes()))
+    assert result.returncode == 0
+    assert "tag 0x77" in result.stderr
+
+
+def test_truncated_real_dump_indexes_what_is_complete(tmp_path):
+    raw = gzip.decompress((DATA / "oracle_jdk8_05_x64.hprof.gz").read_bytes())
+    cut = tmp_path / "cut.hprof"
+    cut.write_bytes(raw[: len(raw) * 2 // 3])
+    with oomlens.open_heap(cut) as heap:
+        assert heap.index.truncated
+        assert heap.index.missing_bytes > 0
+        assert any("truncated" in w for w in heap.warnings)
+        with oomlens.open_heap(DATA / "oracle_jdk8_05_x64.hprof.gz") as whole:
+            assert 0.3 * whole.object_count < heap.object_count < whole.object_count
+        assert heap.dominator_tree.reachable_count > 0
+    result = run_cli("dominators", cut)
+    assert result.returncode == 0
+    assert "warning: truncated dump" in result.stderr
+
+
+def test_truncated_gzip_stream(tmp_path):
+    data = (DATA / "sun_jdk6_32bit.hprof.gz").read_bytes()
+    cut = tmp_path / "cut.hprof.gz"
+    cut.write_bytes(data[: len(data) * 9 // 10])  # the one HEAP_DUMP record comes late
+    with oomlens.open_heap(cut) as heap:
+        assert heap.index.truncated and heap.object_count > 1000
+
+
+def test_corrupt_gzip(write):
+    data = gzip.compress(valid_dump())
+    broken = data[:20] + bytes(b ^ 0xFF for b in data[20:40]) + data[40:]
+    result = run_cli("info", write("broken.hprof.gz", broken))
+    assert result.returncode in (0, 2) and "Traceback" not in result.stderr
+
+
+def test_several_dumps_in_one_file(write):
+    b = HprofBuilder(version="1.0.1")
+    b.heap_dump(*minimal_heap(b, 7), tag=C.TAG_HEAP_DUMP)
+    b.heap_dump(*minimal_heap(b, 40), tag=C.TAG_HEAP_DUMP)
+    path = write("two.hprof", b.bytes())
+    for number, value in ((0, 7), (1, 40)):
+        with oomlens.open_heap(path, number) as heap:
+            assert heap.index.dump_count == 2
+            assert heap.find_class("Box").static_fields()["first"]["value"] == value
+    out = run_cli("info", "--json", "--dump", "2", path)
+    assert out.returncode == 0 and '"heap_dump": 2' in out.stdout
+    assert_clean_failure(run_cli("info", "--dump", "3", path), "holds 2 heap dumps")
+
+
+def test_duplicate_and_missing_ids_are_counted(write):
+    b = HprofBuilder()
+    subs = minimal_heap(b)
+    dup = b.instance(0x1000, 0x300, struct.pack(">i", 99) + b.id(0xDEAD))
+    dangling = b.instance(0x2000, 0x300, struct.pack(">i", 1) + b.id(0xBEEF))
+    b.heap_dump(*subs, dup, dangling, b.root(C.ROOT_JNI_GLOBAL, 0x2000),
+                b.root(C.ROOT_JNI_GLOBAL, 0x9999))
+    with oomlens.open_heap(write("ids.hprof", b.bytes())) as heap:
+        assert heap.index.objects.duplicates == 1
+        assert heap.object("0x1000")["value"] == 7  # the first record of an id wins
+        assert heap.index.graph.missing_references == 1  # 0xBEEF
+        assert heap.index.roots.missing == 1  # 0x9999
+        assert heap.object("0x2000")["next"].__class__.__name__ == "MissingObject"
+
+
+# -- property-based: mutated real dumps --------------------------------------------------------
+
+FUZZ_BASE = gzip.decompress((DATA / "sun_jdk6_32bit.hprof.gz").read_bytes())
+
+
+def analyse_everything(path: Path) -> None:
+    with oomlens.open_heap(path) as heap:
+        heap.summary()
+        top = heap.top_dominators(3)
+        heap.histogram()
+        for i in top:
+            heap.path_to(int(i))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, len(FUZZ_BASE) - 1), st.binary(min_size=1, max_size=8)),
+                min_size=1, max_size=12),
+       st.one_of(st.none(), st.integers(31, len(FUZZ_BASE))))
+def test_mutated_dumps_fail_cleanly_or_analyse(tmp_path_factory, mutations, cut):
+    data = bytearray(FUZZ_BASE)
+    for offset, patch in mutations:
+        data[offset : offset + len(patch)] = patch
+    if cut is not None:
+        del data[cut:]
+    path = tmp_path_factory.mktemp("fuzz") / "mutated.hprof"
+    path.write_bytes(bytes(data))
+    try:
+        analyse_everything(path)
+    except oomlens.OomlensError as exc:
+        assert str(exc) and "\n" not in str(exc)
