@@ -9,11 +9,11 @@ from functools import cached_property
 import numpy as np
 
 from oomlens.analysis import reachability
-from oomlens.analysis.class_retained import retained_by_class
+from oomlens.analysis.class_retained import retained_by_class, retained_of_set
 from oomlens.analysis.dominators import DominatorTree, compute_dominators
 from oomlens.analysis.paths import (PathStep, path_from_root, root_kind_code,
                                     shortest_path_parents)
-from oomlens.heap.heap import Heap, HeapObject
+from oomlens.heap.heap import Heap, HeapObject, format_id
 from oomlens.hprof.scan import KIND_CLASS
 
 
@@ -66,8 +66,8 @@ class AnalyzedHeap(Heap):
     def class_retained(self) -> np.ndarray:
         """Retained bytes of each class's instances as a set, per class index."""
         t = self.dominator_tree
-        return retained_by_class(t.idom, self.index.objects.class_index, t.retained,
-                                 len(self.index.classes))
+        return retained_by_class(t.idom, self.index.objects.class_index, self.index.objects.kind,
+                                 t.retained, len(self.index.classes))
 
     # -- per object --------------------------------------------------------------------------
     def _index(self, obj: HeapObject | int | str) -> int:
@@ -109,18 +109,33 @@ class AnalyzedHeap(Heap):
 
     def histogram(self) -> list[dict]:
         """Per class: instances, shallow bytes and retained bytes of the instances as a set.
-        Class objects are counted as instances of java.lang.Class."""
+
+        Class objects are not counted as instances of java.lang.Class (as in VisualVM: that row
+        holds only real java.lang.Class instances, such as the primitive type mirrors); they
+        are summed apart by ``class_objects_summary``."""
         objs = self.index.objects
         n_classes = len(self.index.classes)
-        counts = np.bincount(objs.class_index, minlength=n_classes)
-        shallow = np.bincount(objs.class_index, weights=objs.shallow, minlength=n_classes)
+        not_class = objs.kind != KIND_CLASS
+        index = objs.class_index[not_class]
+        counts = np.bincount(index, minlength=n_classes)
+        shallow = np.bincount(index, weights=objs.shallow[not_class], minlength=n_classes)
         retained = self.class_retained
         rows = []
         for k in np.nonzero(counts)[0]:
             rows.append({"class": self.index.classes.names[k], "class_index": int(k),
+                         "class_id": format_id(int(self.index.classes.ids[k])),
                          "instances": int(counts[k]), "shallow_bytes": int(shallow[k]),
                          "retained_bytes": int(retained[k])})
         return rows
+
+    def class_objects_summary(self) -> dict:
+        """The class objects: how many, their shallow bytes (statics included) and the bytes
+        they retain together."""
+        objs = self.index.objects
+        is_class = objs.kind == KIND_CLASS
+        tree = self.dominator_tree
+        return {"count": int(is_class.sum()), "shallow_bytes": int(objs.shallow[is_class].sum()),
+                "retained_bytes": int(retained_of_set(tree.idom, is_class, tree.retained))}
 
     def summary(self) -> dict:
         """Counts and sizes for ``oomlens info``."""

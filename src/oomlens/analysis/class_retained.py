@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from oomlens.hprof.scan import KIND_CLASS
+
 
 @njit(cache=True)
 def dominator_children(idom, n):
@@ -36,9 +38,11 @@ def dominator_children(idom, n):
 
 
 @njit(cache=True)
-def _retained_by_class(begin, children, class_index, retained, n, n_classes):
-    total = np.zeros(n_classes, np.int64)
-    open_count = np.zeros(n_classes, np.int32)
+def _retained_by_group(begin, children, group, retained, n, n_groups):
+    """Sum of retained sizes of the objects of each group that no other object of the same
+    group dominates (group -1: no group)."""
+    total = np.zeros(n_groups, np.int64)
+    open_count = np.zeros(n_groups, np.int32)
     stack = np.empty(n + 1, np.int32)
     cursor = np.empty(n + 1, np.int64)
     top = 0
@@ -50,23 +54,34 @@ def _retained_by_class(begin, children, class_index, retained, n, n_classes):
         if e < begin[v + 1]:
             cursor[top] = e + 1
             w = children[e]
-            c = class_index[w]
-            if open_count[c] == 0:
-                total[c] += retained[w]
-            open_count[c] += 1
+            c = group[w]
+            if c >= 0:
+                if open_count[c] == 0:
+                    total[c] += retained[w]
+                open_count[c] += 1
             top += 1
             stack[top] = w
             cursor[top] = begin[w]
         else:
-            if v != n:
-                open_count[class_index[v]] -= 1
+            if v != n and group[v] >= 0:
+                open_count[group[v]] -= 1
             top -= 1
     return total
 
 
-def retained_by_class(idom: np.ndarray, class_index: np.ndarray, retained: np.ndarray,
-                      n_classes: int) -> np.ndarray:
-    """Retained bytes of each class's instances as a set (int64 per class)."""
+def retained_by_class(idom: np.ndarray, class_index: np.ndarray, kind: np.ndarray,
+                      retained: np.ndarray, n_classes: int) -> np.ndarray:
+    """Retained bytes of each class's instances as a set (int64 per class). Class objects are
+    not instances of java.lang.Class here (see ``AnalyzedHeap.histogram``)."""
     n = len(idom)
     begin, children = dominator_children(idom, n)
-    return _retained_by_class(begin, children, class_index, retained, n, n_classes)
+    group = np.where(kind == KIND_CLASS, -1, class_index).astype(np.int32)
+    return _retained_by_group(begin, children, group, retained, n, n_classes)
+
+
+def retained_of_set(idom: np.ndarray, members: np.ndarray, retained: np.ndarray) -> int:
+    """Retained bytes of a set of objects (a boolean mask) taken together."""
+    n = len(idom)
+    begin, children = dominator_children(idom, n)
+    group = np.where(members, 0, -1).astype(np.int32)
+    return int(_retained_by_group(begin, children, group, retained, n, 1)[0])

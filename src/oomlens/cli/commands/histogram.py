@@ -25,6 +25,7 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None, t
     with opened_heap(dump, dump_number, progress) as heap:
         with computing("computing retained sizes", progress):
             rows = heap.histogram()
+            class_objects = heap.class_objects_summary()
             total = int(heap.index.objects.shallow.sum())
     key = SORT_KEYS[sort_by]
     rows.sort(key=lambda r: (r[key], r["class"]) if sort_by == "name"
@@ -32,6 +33,7 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None, t
     shown = rows[:top]
     if as_json:
         print_json({"classes": len(rows), "total_shallow_bytes": total,
+                    "class_objects": class_objects,
                     "rows": [{k: v for k, v in r.items() if k != "class_index"} for r in shown]})
         return
     t = Table(title=f"{len(rows):,} classes, {human_bytes(total)} shallow", title_justify="left")
@@ -43,3 +45,6 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None, t
         t.add_row(safe(r["class"]), f"{r['instances']:,}", human_bytes(r["shallow_bytes"]),
                   human_bytes(r["retained_bytes"]))
     stdout_console.print(t)
+    stdout_console.print(f"class objects: {class_objects['count']:,}, "
+                         f"{human_bytes(class_objects['shallow_bytes'])} shallow (statics "
+                         f"included), {human_bytes(class_objects['retained_bytes'])} retained")
