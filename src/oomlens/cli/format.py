@@ -8,7 +8,8 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-stdout_console = Console(highlight=False, soft_wrap=True)
+# Piped output is not wrapped at 80 columns: tables get room for long class names.
+stdout_console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def human_bytes(n: int) -> str:
@@ -18,6 +19,10 @@ def human_bytes(n: int) -> str:
             return f"{int(value)} B" if unit == "B" else f"{value:,.1f} {unit}"
         value /= 1024
     return f"{value:,.1f} GB"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else ('es' if noun.endswith('s') else 's')}"
 
 
 def print_json(document) -> None:

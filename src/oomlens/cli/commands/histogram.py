@@ -6,7 +6,7 @@ import click
 from rich.table import Table
 
 from oomlens.cli.commands.common import computing, dump_options, opened_heap
-from oomlens.cli.format import human_bytes, print_json, safe, stdout_console
+from oomlens.cli.format import human_bytes, plural, print_json, safe, stdout_console
 
 SORT_KEYS = {"retained": "retained_bytes", "shallow": "shallow_bytes", "instances": "instances",
              "name": "class"}
@@ -36,7 +36,8 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None, t
                     "class_objects": class_objects,
                     "rows": [{k: v for k, v in r.items() if k != "class_index"} for r in shown]})
         return
-    t = Table(title=f"{len(rows):,} classes, {human_bytes(total)} shallow", title_justify="left")
+    t = Table(title=f"{plural(len(rows), 'class')} with instances, {human_bytes(total)} shallow",
+              title_justify="left")
     t.add_column("class", overflow="fold")
     t.add_column("instances", justify="right")
     t.add_column("shallow", justify="right")

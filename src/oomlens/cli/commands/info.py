@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import click
-from rich.table import Table
 
 from oomlens.cli.commands.common import computing, dump_options, opened_heap
-from oomlens.cli.format import human_bytes, print_json, safe, stdout_console
+from oomlens.cli.format import human_bytes, plural, print_json, safe, stdout_console
 
 
 @click.command("info")
@@ -23,10 +22,23 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None) -
     render(summary)
 
 
+class _Rows:
+    """Label / value lines, labels aligned: plain text that pipes and greps well."""
+
+    def __init__(self):
+        self.rows: list[tuple[str, str]] = []
+
+    def add_row(self, label: str, value: str) -> None:
+        self.rows.append((label, value))
+
+    def print(self) -> None:
+        width = max(len(label) for label, _ in self.rows)
+        for label, value in self.rows:
+            stdout_console.print(f"[bold]{label:<{width}}[/]  {value}")
+
+
 def render(s: dict) -> None:
-    t = Table(show_header=False, box=None, pad_edge=False)
-    t.add_column(style="bold")
-    t.add_column()
+    t = _Rows()
     compression = f", {s['compression']}-compressed" if s["compression"] else ""
     t.add_row("file", f"{safe(s['file'])} ({human_bytes(s['file_bytes'])}{compression})")
     t.add_row("format", f"{s['format']}, {s['id_size']}-byte ids")
@@ -45,15 +57,16 @@ def render(s: dict) -> None:
                                                       key=lambda kv: -kv[1]))
     t.add_row("GC roots", f"{s['gc_roots']:,} ({roots})")
     for name, h in s["heaps"].items():
-        t.add_row(f"heap {safe(name)}", f"{h['objects']:,} objects, {human_bytes(h['bytes'])}")
+        t.add_row(f"heap {safe(name)}", f"{plural(h['objects'], 'object')}, "
+                  f"{human_bytes(h['bytes'])}")
     t.add_row("shallow size", f"{human_bytes(s['shallow_bytes'])} ({s['shallow_bytes']:,} B)")
     t.add_row("strongly reachable", f"{human_bytes(s['reachable_bytes'])} in "
-              f"{s['reachable_objects']:,} objects")
+              f"{plural(s['reachable_objects'], 'object')}")
     for level in ("soft", "weak", "finalizer", "phantom", "unreachable"):
         v = s["by_reachability"][level]
         if v["objects"]:
-            t.add_row(f"{level}ly reachable only" if level != "unreachable" else "unreachable",
-                      f"{human_bytes(v['bytes'])} in {v['objects']:,} objects")
+            label = "unreachable" if level == "unreachable" else f"only via {level} references"
+            t.add_row(label, f"{human_bytes(v['bytes'])} in {plural(v['objects'], 'object')}")
     if s["truncated"]:
         t.add_row("truncated", f"yes: {s['missing_bytes']:,} bytes missing at the end")
-    stdout_console.print(t)
+    t.print()
