@@ -96,8 +96,7 @@ def test_shallow_size_of_every_object(reference, name):
         is_class = objects.kind == KIND_CLASS
         assert np.array_equal(objects.shallow[~is_class], shallow[~is_class])
         classes = heap.index.classes
-        ref = heap.size_model.reference_size if hasattr(heap, "size_model") else \
-            heap.index.size_model.reference_size
+        ref = heap.index.size_model.reference_size
         for k in range(classes.real_count):
             i = int(classes.object_index[k])
             statics = sum(ref if t == C.TYPE_OBJECT else C.PRIMITIVE_SIZES[int(t)] for t in

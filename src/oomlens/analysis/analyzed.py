@@ -9,7 +9,8 @@ from functools import cached_property
 import numpy as np
 
 from oomlens.analysis import reachability
-from oomlens.analysis.class_retained import retained_by_class, retained_of_set
+from oomlens.analysis.class_retained import (dominator_children, retained_by_class,
+                                             retained_of_set)
 from oomlens.analysis.dominators import DominatorTree, compute_dominators
 from oomlens.analysis.paths import (PathStep, path_from_root, root_kind_code,
                                     shortest_path_parents)
@@ -63,11 +64,16 @@ class AnalyzedHeap(Heap):
         return cache[key]
 
     @cached_property
+    def dominator_children(self) -> tuple[np.ndarray, np.ndarray]:
+        """The dominator tree top-down, in CSR form (the virtual root is the last slot)."""
+        return dominator_children(self.dominator_tree.idom, self.object_count)
+
+    @cached_property
     def class_retained(self) -> np.ndarray:
         """Retained bytes of each class's instances as a set, per class index."""
-        t = self.dominator_tree
-        return retained_by_class(t.idom, self.index.objects.class_index, self.index.objects.kind,
-                                 t.retained, len(self.index.classes))
+        return retained_by_class(self.dominator_children, self.index.objects.class_index,
+                                 self.index.objects.kind, self.dominator_tree.retained,
+                                 len(self.index.classes))
 
     # -- per object --------------------------------------------------------------------------
     def _index(self, obj: HeapObject | int | str) -> int:
@@ -133,9 +139,9 @@ class AnalyzedHeap(Heap):
         they retain together."""
         objs = self.index.objects
         is_class = objs.kind == KIND_CLASS
-        tree = self.dominator_tree
         return {"count": int(is_class.sum()), "shallow_bytes": int(objs.shallow[is_class].sum()),
-                "retained_bytes": int(retained_of_set(tree.idom, is_class, tree.retained))}
+                "retained_bytes": int(retained_of_set(self.dominator_children, is_class,
+                                                      self.dominator_tree.retained))}
 
     def summary(self) -> dict:
         """Counts and sizes for ``oomlens info``."""

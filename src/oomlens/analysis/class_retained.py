@@ -69,19 +69,17 @@ def _retained_by_group(begin, children, group, retained, n, n_groups):
     return total
 
 
-def retained_by_class(idom: np.ndarray, class_index: np.ndarray, kind: np.ndarray,
-                      retained: np.ndarray, n_classes: int) -> np.ndarray:
-    """Retained bytes of each class's instances as a set (int64 per class). Class objects are
-    not instances of java.lang.Class here (see ``AnalyzedHeap.histogram``)."""
-    n = len(idom)
-    begin, children = dominator_children(idom, n)
+def retained_by_class(children: tuple[np.ndarray, np.ndarray], class_index: np.ndarray,
+                      kind: np.ndarray, retained: np.ndarray, n_classes: int) -> np.ndarray:
+    """Retained bytes of each class's instances as a set (int64 per class). ``children`` is
+    ``dominator_children(idom, n)``. Class objects are not instances of java.lang.Class here
+    (see ``AnalyzedHeap.histogram``)."""
     group = np.where(kind == KIND_CLASS, -1, class_index).astype(np.int32)
-    return _retained_by_group(begin, children, group, retained, n, n_classes)
+    return _retained_by_group(*children, group, retained, len(retained), n_classes)
 
 
-def retained_of_set(idom: np.ndarray, members: np.ndarray, retained: np.ndarray) -> int:
+def retained_of_set(children: tuple[np.ndarray, np.ndarray], members: np.ndarray,
+                    retained: np.ndarray) -> int:
     """Retained bytes of a set of objects (a boolean mask) taken together."""
-    n = len(idom)
-    begin, children = dominator_children(idom, n)
     group = np.where(members, 0, -1).astype(np.int32)
-    return int(_retained_by_group(begin, children, group, retained, n, 1)[0])
+    return int(_retained_by_group(*children, group, retained, len(retained), 1)[0])

@@ -14,6 +14,7 @@ import numpy as np
 
 from oomlens.errors import ObjectNotFoundError, OomlensError
 from oomlens.heap.index import HeapIndex, build_heap_index
+from oomlens.heap.layout import instance_sizes
 from oomlens.heap.objects import KIND_NAMES
 from oomlens.heap.values import primitive_array, read_id, read_primitive
 from oomlens.hprof import constants as C
@@ -122,11 +123,15 @@ class Heap:
 
     def instance_indices(self, class_name: str, subclasses: bool = True) -> np.ndarray:
         """Indices of the objects of a class (and, by default, of its subclasses)."""
-        ks = self.index.classes.by_name(class_name)
+        return self.instance_indices_of(self.index.classes.by_name(class_name), subclasses)
+
+    def instance_indices_of(self, class_indices, subclasses: bool) -> np.ndarray:
+        """Indices of the instances (class objects excepted) of these classes."""
         if subclasses:
-            ks = self.class_indices_with_subclasses(ks)
-        mask = np.isin(self.index.objects.class_index, np.asarray(ks, np.int32))
-        mask &= self.index.objects.kind != KIND_CLASS
+            class_indices = self.class_indices_with_subclasses(class_indices)
+        objects = self.index.objects
+        mask = np.isin(objects.class_index, np.asarray(class_indices, np.int32))
+        mask &= objects.kind != KIND_CLASS
         return np.nonzero(mask)[0]
 
     def instances_of(self, class_name: str, subclasses: bool = True) -> list["HeapObject"]:
@@ -227,8 +232,6 @@ class HeapClass:
     @property
     def instance_size(self) -> int:
         """Shallow size of one instance, by the size model."""
-        from oomlens.heap.layout import instance_sizes
-
         return int(instance_sizes(self.heap.index.size_model, self._table)[self.index])
 
     def declared_fields(self) -> list[tuple[str, str]]:
@@ -247,16 +250,11 @@ class HeapClass:
                 for s in range(int(t.static_begin[self.index]), int(t.static_end[self.index]))}
 
     def instances(self, subclasses: bool = False) -> list["HeapObject"]:
-        ks = [self.index]
-        if subclasses:
-            ks = self.heap.class_indices_with_subclasses(ks)
-        objs = self.heap.index.objects
-        mask = np.isin(objs.class_index, np.asarray(ks, np.int32)) & (objs.kind != KIND_CLASS)
-        return [HeapObject(self.heap, int(i)) for i in np.nonzero(mask)[0]]
+        return [HeapObject(self.heap, int(i))
+                for i in self.heap.instance_indices_of([self.index], subclasses)]
 
-    def instance_count(self) -> int:
-        objs = self.heap.index.objects
-        return int(((objs.class_index == self.index) & (objs.kind != KIND_CLASS)).sum())
+    def instance_count(self, subclasses: bool = False) -> int:
+        return len(self.heap.instance_indices_of([self.index], subclasses))
 
 
 class HeapObject:

@@ -221,57 +221,51 @@ def _class_dump_length(buf, p, end, id_size):
 
 
 @njit(cache=True)
-def _record_class_dump(buf, p, id_size, out, counts, heap):
-    """Fill the class table entry and its fields for the (already validated) CLASS_DUMP at p."""
+def _class_dump(buf, p, id_size, fill, out, counts, heap):
+    """Count (and when ``fill``, record) the class table entry and its fields for the
+    CLASS_DUMP body at ``p``, already validated by ``_class_dump_length``."""
     k = counts[N_CLASSES]
-    out.cls_id[k] = read_id(buf, p, id_size)
-    out.cls_super[k] = read_id(buf, p + id_size + 4, id_size)
-    out.cls_loader[k] = read_id(buf, p + 2 * id_size + 4, id_size)
-    out.cls_inst_size[k] = read_u4(buf, p + 7 * id_size + 4)
-    out.cls_off[k] = p - 1
-    out.cls_heap[k] = heap
+    if fill:
+        out.cls_id[k] = read_id(buf, p, id_size)
+        out.cls_super[k] = read_id(buf, p + id_size + 4, id_size)
+        out.cls_loader[k] = read_id(buf, p + 2 * id_size + 4, id_size)
+        out.cls_inst_size[k] = read_u4(buf, p + 7 * id_size + 4)
+        out.cls_off[k] = p - 1
+        out.cls_heap[k] = heap
     q = p + 7 * id_size + 8
     n = read_u2(buf, q)
     q += 2
-    for _ in range(n):
+    for _ in range(n):  # constant pool: skipped
         q += 3 + basic_type_size(read_u1(buf, q + 2), id_size)
     n = read_u2(buf, q)
     q += 2
     s = counts[N_STATICS]
-    out.cls_static_start[k] = s
+    if fill:
+        out.cls_static_start[k] = s
     for _ in range(n):
         t = read_u1(buf, q + id_size)
-        out.st_name[s] = read_id(buf, q, id_size)
-        out.st_type[s] = t
-        out.st_value_off[s] = q + id_size + 1
+        if fill:
+            out.st_name[s] = read_id(buf, q, id_size)
+            out.st_type[s] = t
+            out.st_value_off[s] = q + id_size + 1
         s += 1
         q += id_size + 1 + basic_type_size(t, id_size)
-    out.cls_static_start[k + 1] = s
     n = read_u2(buf, q)
     q += 2
     f = counts[N_FIELDS]
-    out.cls_field_start[k] = f
     for _ in range(n):
-        out.fd_name[f] = read_id(buf, q, id_size)
-        out.fd_type[f] = read_u1(buf, q + id_size)
+        if fill:
+            out.fd_name[f] = read_id(buf, q, id_size)
+            out.fd_type[f] = read_u1(buf, q + id_size)
         f += 1
         q += id_size + 1
-    out.cls_field_start[k + 1] = f
-
-
-@njit(cache=True)
-def _count_class_fields(buf, p, id_size, counts):
-    q = p + 7 * id_size + 8
-    n = read_u2(buf, q)
-    q += 2
-    for _ in range(n):
-        q += 3 + basic_type_size(read_u1(buf, q + 2), id_size)
-    n = read_u2(buf, q)
-    q += 2
-    for _ in range(n):
-        q += id_size + 1 + basic_type_size(read_u1(buf, q + id_size), id_size)
-    counts[N_STATICS] += n
-    counts[N_FIELDS] += read_u2(buf, q)
+    if fill:
+        out.cls_static_start[k + 1] = s
+        out.cls_field_start[k] = counts[N_FIELDS]
+        out.cls_field_start[k + 1] = f
+    counts[N_STATICS] = s
+    counts[N_FIELDS] = f
+    counts[N_CLASSES] = k + 1
 
 
 @njit(cache=True)
@@ -385,8 +379,8 @@ def _scan_heap_body(buf, p, end, id_size, fill, out, counts, state):
                 return start, 1
             if length == -2:
                 return start, 2
+            _class_dump(buf, p, id_size, fill, out, counts, heap)
             if fill:
-                _record_class_dump(buf, p, id_size, out, counts, heap)
                 k = counts[N_OBJECTS]
                 out.obj_id[k] = read_id(buf, p, id_size)
                 out.obj_kind[k] = KIND_CLASS
@@ -394,8 +388,6 @@ def _scan_heap_body(buf, p, end, id_size, fill, out, counts, state):
                 out.obj_class[k] = 0  # java.lang.Class, resolved with the class table
                 out.obj_len[k] = 0
                 out.obj_heap[k] = heap
-            _count_class_fields(buf, p, id_size, counts)
-            counts[N_CLASSES] += 1
             counts[N_OBJECTS] += 1  # a class is an object too
             p += length
         elif tag == C.SUB_HEAP_DUMP_INFO:
