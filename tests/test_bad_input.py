@@ -202,7 +202,11 @@ def test_duplicate_and_missing_ids_are_counted(write):
 
 # -- property-based: mutated real dumps --------------------------------------------------------
 
-FUZZ_BASE = gzip.decompress((DATA / "sun_jdk6_32bit.hprof.gz").read_bytes())
+# Three shapes of input: 4-byte ids with one HEAP_DUMP record (JDK 6), 8-byte ids with
+# HEAP_DUMP_SEGMENTs (modern HotSpot), and Android's heap-info records and extra root kinds.
+FUZZ_BASES = [gzip.decompress((DATA / name).read_bytes()) for name in
+              ("sun_jdk6_32bit.hprof.gz", "hotspot_segments_test1.hprof.gz",
+               "art_ahat_test-dump.hprof.gz")]
 
 
 def analyse_everything(path: Path) -> None:
@@ -214,19 +218,26 @@ def analyse_everything(path: Path) -> None:
             heap.path_to(int(i))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(0, len(FUZZ_BASE) - 1), st.binary(min_size=1, max_size=8)),
-                min_size=1, max_size=12),
-       st.one_of(st.none(), st.integers(31, len(FUZZ_BASE))))
-def test_mutated_dumps_fail_cleanly_or_analyse(tmp_path_factory, mutations, cut):
-    data = bytearray(FUZZ_BASE)
-    for offset, patch in mutations:
+@st.composite
+def mutated_dump(draw):
+    base = draw(st.sampled_from(range(len(FUZZ_BASES))))
+    data = bytearray(FUZZ_BASES[base])
+    for _ in range(draw(st.integers(1, 12))):
+        offset = draw(st.integers(0, len(data) - 1))
+        patch = draw(st.binary(min_size=1, max_size=8))
         data[offset : offset + len(patch)] = patch
-    if cut is not None:
-        del data[cut:]
+    if draw(st.booleans()):
+        del data[draw(st.integers(31, len(data))):]
+    return bytes(data)
+
+
+@settings(max_examples=90, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.data_too_large])
+@given(mutated_dump())
+def test_mutated_dumps_fail_cleanly_or_analyse(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("fuzz") / "mutated.hprof"
-    path.write_bytes(bytes(data))
+    path.write_bytes(data)
     try:
         analyse_everything(path)
     except oomlens.OomlensError as exc:
