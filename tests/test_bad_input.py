@@ -171,10 +171,15 @@ def test_corrupt_gzip(write):
     assert result.returncode in (0, 2) and "Traceback" not in result.stderr
 
 
-def test_several_dumps_in_one_file(write):
-    b = HprofBuilder(version="1.0.1")
-    b.heap_dump(*minimal_heap(b, 7), tag=C.TAG_HEAP_DUMP)
-    b.heap_dump(*minimal_heap(b, 40), tag=C.TAG_HEAP_DUMP)
+@pytest.mark.parametrize("layout", ["records", "segments"])
+def test_several_dumps_in_one_file(write, layout):
+    b = HprofBuilder(version="1.0.1" if layout == "records" else "1.0.2")
+    for value in (7, 40):
+        subs = minimal_heap(b, value)
+        if layout == "records":  # old hprof agents: one HEAP_DUMP record per dump
+            b.heap_dump(*subs, tag=C.TAG_HEAP_DUMP)
+        else:  # segments up to HEAP_DUMP_END make one dump
+            b.heap_dump(*subs[:3]).heap_dump(*subs[3:]).heap_dump_end()
     path = write("two.hprof", b.bytes())
     for number, value in ((0, 7), (1, 40)):
         with oomlens.open_heap(path, number) as heap:
