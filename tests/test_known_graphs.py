@@ -546,3 +546,19 @@ def test_dominator_kernel_deep_chain():
     assert tree.idom[0] == -2
     assert np.array_equal(tree.idom[1:], np.arange(n - 1, dtype=np.int32))
     assert np.array_equal(tree.retained, np.arange(n, 0, -1))
+
+
+def test_long_compression_path_in_the_dominator_kernel():
+    """A 200,000-node chain with an edge from its tail back to its second node: processing
+    node 2 compresses a path through the whole chain, longer than the kernel's first stack."""
+    n = 200_000
+    src = np.concatenate([np.arange(n - 1), [n - 1]])
+    dst = np.concatenate([np.arange(1, n), [1]]).astype(np.int32)
+    begin = np.zeros(n + 1, np.int64)
+    np.add.at(begin, src + 1, 1)
+    begin = np.cumsum(begin)
+    shallow = np.full(n, 8, np.int64)
+    tree = compute_dominators(begin, dst, np.array([0], np.int32), shallow)
+    assert tree.idom[0] == -2
+    assert np.array_equal(tree.idom[1:], np.arange(n - 1, dtype=np.int32))
+    assert np.array_equal(tree.retained, 8 * np.arange(n, 0, -1))

@@ -107,12 +107,17 @@ def _predecessors(begin, targets, node, number, count, roots):
 
 
 @njit(cache=True)
-def _semi_nca(parent, pbegin, preds, count, stack):
+def _semi_nca(parent, pbegin, preds, count, scratch):
     """Immediate dominators, in DFS numbers (idom[0] = 0 for the virtual root). ``parent`` is
-    overwritten with the result; ``stack`` is scratch space of at least ``count`` entries."""
-    semi = np.arange(count).astype(np.int32)
+    overwritten with the result; ``scratch`` (at least ``count`` entries, contents ignored)
+    holds the semi-dominators, so the peak of the whole computation stays low."""
+    semi = scratch[:count]
+    for i in range(count):
+        semi[i] = i
     label = np.arange(count).astype(np.int32)
     ancestor = np.full(count, -1, np.int32)  # linked (processed) nodes point up the DFS tree
+    # compression paths are short once compressed; start small and grow if a long one comes
+    stack = np.empty(min(count, 1 << 16) + 1, np.int32)
     for w in range(count - 1, 0, -1):
         s = semi[w]
         for e in range(pbegin[w], pbegin[w + 1]):
@@ -125,6 +130,10 @@ def _semi_nca(parent, pbegin, preds, count, stack):
             top = 0
             x = v
             while ancestor[x] > w:
+                if top == stack.shape[0]:
+                    bigger = np.empty(2 * stack.shape[0], np.int32)
+                    bigger[:top] = stack[:top]
+                    stack = bigger
                 stack[top] = x
                 top += 1
                 x = ancestor[x]
