@@ -247,3 +247,25 @@ def test_mutated_dumps_fail_cleanly_or_analyse(tmp_path_factory, data):
         analyse_everything(path)
     except oomlens.OomlensError as exc:
         assert str(exc) and "\n" not in str(exc)
+
+
+def test_android_subrecords_nodata_and_unreachable_root(write):
+    """PRIMITIVE_ARRAY_NODATA keeps the array's size without its elements; ART's
+    ROOT_UNREACHABLE marks an object that is *not* reachable, so it is no root."""
+    b = HprofBuilder(id_size=4, version="1.0.3")
+    subs = minimal_heap(b)
+    nodata = (bytes([C.SUB_PRIMITIVE_ARRAY_NODATA]) + b.id(0x3000) + struct.pack(">I", 0)
+              + struct.pack(">I", 1000) + bytes([C.TYPE_INT]))
+    orphan = b.instance(0x4000, 0x300, struct.pack(">i", 5) + b.id(0))
+    info = bytes([C.SUB_HEAP_DUMP_INFO]) + struct.pack(">I", ord("A")) + b.id(b.string("app"))
+    b.heap_dump(info, *subs, nodata, orphan, b.root(C.ROOT_UNREACHABLE, 0x4000),
+                b.root(C.ROOT_JNI_GLOBAL, 0x3000))
+    with oomlens.open_heap(write("android.hprof", b.bytes())) as heap:
+        array = heap.object("0x3000")
+        assert array.length == 1000 and not array.has_array_data()
+        assert array.primitive_values().size == 0
+        assert array.shallow_size == 4016  # align8(8 + 4 + 1000 * 4): the elements existed
+        assert heap.object("0x3000").heap_name == "app"
+        assert heap.reachability_of("0x4000") == "unreachable"
+        assert heap.index.roots.counts_by_kind()["unreachable"] == 1
+        assert heap.reachability_of("0x3000") == "strong"

@@ -196,3 +196,22 @@ def test_android_counts_match_between_kinds(open_dump, name):
     assert s["reachable_bytes"] + s["unreachable_bytes"] == s["shallow_bytes"]
     by_level = s["by_reachability"]
     assert sum(v["objects"] for v in by_level.values()) == s["objects"]
+
+
+def test_android_finalizer_reference_referents_are_not_strong(open_dump):
+    """FinalizerReference extends Reference directly (not Weak/Soft/Phantom): its referent is
+    still no strong edge, and it is classed as a finalizer reference."""
+    from oomlens.heap.classes import REF_FINALIZER
+
+    heap = open_dump("dalvik_dialer.hprof.gz")
+    g = heap.index.graph
+    finalizer_refs = heap.instances_of("java.lang.ref.FinalizerReference")
+    assert len(finalizer_refs) == 255
+    weak = {int(s): (int(t), int(k)) for s, t, k in zip(g.weak_source, g.weak_target,
+                                                        g.weak_kind)}
+    with_referent = [r for r in finalizer_refs if r["referent"] is not None]
+    assert len(with_referent) == 253
+    for ref in with_referent:
+        target, kind = weak[ref.index]
+        assert target == ref["referent"].index and kind == REF_FINALIZER
+        assert target not in set(g.successors(ref.index).tolist())
