@@ -23,8 +23,7 @@ from numba import njit
 from oomlens.heap.classes import ClassTable
 from oomlens.heap.objects import ObjectTable, lookup_id
 from oomlens.hprof import constants as C
-from oomlens.hprof.scan import (KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY, read_id,
-                                read_u1)
+from oomlens.hprof.scan import (KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY, read_id)
 
 OBJECTS_PER_CHUNK = 1 << 18  # release mapped pages and report progress this often
 

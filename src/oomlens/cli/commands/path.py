@@ -26,10 +26,10 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None,
             steps = heap.path_to(target, exclude_roots)
             if steps is None:
                 level = heap.reachability_of(target)
+                how = "unreachable" if level == "unreachable" else f"only via {level} references"
                 raise OomlensError(
                     f"{format_id(target.id)} ({target.class_name}) is not strongly reachable "
-                    f"({'only ' + level + 'ly reachable' if level != 'unreachable' else 'unreachable'}"
-                    "): no strong path from a GC root keeps it alive")
+                    f"({how}): no strong path from a GC root keeps it alive")
             rows = []
             for s in steps:
                 o = heap.object_at(s.object_index)
@@ -40,11 +40,15 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None,
     if as_json:
         print_json({"object_id": format_id(target.id), "path": rows})
         return
-    first = rows[0]
-    stdout_console.print(f"GC root ({', '.join(first['root_kinds'])})")
+    stdout_console.print(f"GC root ({', '.join(rows[0]['root_kinds'])})")
     for depth, r in enumerate(rows):
-        via = "" if depth == 0 else f".{safe(r['reference'])} → " if not r["reference"].startswith(
-            "[") else f"{safe(r['reference'])} → "
-        indent = "  " * depth
-        stdout_console.print(f"{indent}{'└─ ' if depth else ''}{via}{safe(r['class'])} "
-                             f"{r['object_id']}  [dim](retained {human_bytes(r['retained_bytes'])})[/]")
+        stdout_console.print("  " * depth + ("└─ " if depth else "") + _via(r["reference"])
+                             + f"{safe(r['class'])} {r['object_id']}  "
+                             f"[dim](retained {human_bytes(r['retained_bytes'])})[/]")
+
+
+def _via(reference: str | None) -> str:
+    """How the previous step holds this one: ``.field → `` or ``[3] → ``."""
+    if not reference:
+        return ""
+    return f"{'' if reference.startswith('[') else '.'}{safe(reference)} → "
