@@ -14,7 +14,8 @@ from oomlens.analysis.class_retained import (dominator_children, retained_by_cla
 from oomlens.analysis.dominators import DominatorTree, compute_dominators
 from oomlens.analysis.paths import (PathStep, path_from_root, root_kind_code,
                                     shortest_path_parents)
-from oomlens.heap.heap import Heap, HeapObject, format_id
+from oomlens.heap.heap import Heap, HeapObject
+from oomlens.ids import format_id
 from oomlens.hprof.scan import KIND_CLASS
 
 

@@ -82,44 +82,49 @@ def _dfs_preorder(begin, targets, roots, n):
 
 @njit(cache=True)
 def _predecessors(begin, targets, node, number, count, roots):
-    """Predecessor lists in DFS numbers, for the reachable part only (CSR)."""
-    indeg = np.zeros(count + 1, begin.dtype)
+    """Predecessor lists in DFS numbers, for the reachable part only (CSR). A counting sort done
+    in one array: counts, then running starts used as fill cursors, then shifted back."""
+    pbegin = np.zeros(count + 1, begin.dtype)
     for i in range(1, count):
         v = node[i]
         for e in range(begin[v], begin[v + 1]):
-            indeg[number[targets[e]] + 1] += 1
+            pbegin[number[targets[e]] + 1] += 1
     for r in roots:
-        indeg[number[r] + 1] += 1  # from the virtual root
-    pbegin = np.cumsum(indeg)
-    pos = pbegin[:-1].copy()
-    preds = np.empty(pbegin[-1], np.int32)
+        pbegin[number[r] + 1] += 1  # from the virtual root
+    for w in range(1, count + 1):
+        pbegin[w] += pbegin[w - 1]
+    preds = np.empty(pbegin[count], np.int32)
+    # fill: pbegin[w] advances through w's slots; afterwards it points at w + 1's start
     for r in roots:
         w = number[r]
-        preds[pos[w]] = 0
-        pos[w] += 1
+        preds[pbegin[w]] = 0
+        pbegin[w] += 1
     for i in range(1, count):
         v = node[i]
         for e in range(begin[v], begin[v + 1]):
             w = number[targets[e]]
-            preds[pos[w]] = i
-            pos[w] += 1
+            preds[pbegin[w]] = i
+            pbegin[w] += 1
+    for w in range(count, 0, -1):
+        pbegin[w] = pbegin[w - 1]
+    pbegin[0] = 0
     return pbegin, preds
 
 
 @njit(cache=True)
-def _semi_nca(parent, pbegin, preds, count, scratch):
+def _semi_nca(parent, pbegin, preds, count):
     """Immediate dominators, in DFS numbers (idom[0] = 0 for the virtual root). ``parent`` is
-    overwritten with the result; ``scratch`` (at least ``count`` entries, contents ignored)
-    holds the semi-dominators, so the peak of the whole computation stays low."""
-    semi = scratch[:count]
-    for i in range(count):
-        semi[i] = i
+    overwritten with the result.
+
+    Memory: a node's predecessor list is read only while that node is processed, and it is
+    never empty (the DFS parent is in it), so once processed, the node's semi-dominator is kept
+    in the list's first slot instead of in an array of its own."""
     label = np.arange(count).astype(np.int32)
     ancestor = np.full(count, -1, np.int32)  # linked (processed) nodes point up the DFS tree
     # compression paths are short once compressed; start small and grow if a long one comes
     stack = np.empty(min(count, 1 << 16) + 1, np.int32)
     for w in range(count - 1, 0, -1):
-        s = semi[w]
+        s = w
         for e in range(pbegin[w], pbegin[w + 1]):
             v = preds[e]
             if v <= w:  # not yet processed: its label is itself, i.e. its number
@@ -146,14 +151,15 @@ def _semi_nca(parent, pbegin, preds, count, scratch):
                 ancestor[y] = ancestor[a]
             if label[v] < s:
                 s = label[v]
-        semi[w] = s
+        preds[pbegin[w]] = s  # the semi-dominator of w, from now on
         label[w] = s
         ancestor[w] = parent[w]
     idom = parent  # in place: parent[w] is read only when idom[w] is set, after all idom[< w]
     idom[0] = 0
     for w in range(1, count):
+        semi = preds[pbegin[w]]
         d = idom[w]
-        while d > semi[w]:
+        while d > semi:
             d = idom[d]
         idom[w] = d
     return idom
@@ -184,7 +190,8 @@ def compute_dominators(begin: np.ndarray, targets: np.ndarray, roots: np.ndarray
     roots = np.ascontiguousarray(roots, dtype=np.int32)
     node, number, parent, count = _dfs_preorder(begin, targets, roots, n)
     pbegin, preds = _predecessors(begin, targets, node, number, count, roots)
-    idom_num = _semi_nca(parent[:count], pbegin, preds, count, number)  # number: now scratch
-    del pbegin, preds, parent, number
+    del number
+    idom_num = _semi_nca(parent[:count], pbegin, preds, count)
+    del pbegin, preds, parent
     idom, retained = _to_objects(idom_num, node, shallow, n, count)
     return DominatorTree(idom=idom, retained=retained, preorder=node[1:count])

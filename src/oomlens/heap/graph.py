@@ -152,7 +152,9 @@ def build_graph(data: np.ndarray, id_size: int, objects: ObjectTable, classes: C
     """Extract every reference of every object."""
     n = len(objects)
     strong_bound, weak_bound = _edge_upper_bound(objects, classes)
-    begin = np.zeros(n + 1, np.int32 if strong_bound < (1 << 31) else np.int64)
+    # 32-bit offsets while every edge fits, with room for one more per object (the dominator
+    # computation adds an edge from the virtual root to each GC root in the same dtype)
+    begin = np.zeros(n + 1, np.int32 if strong_bound + n < (1 << 31) else np.int64)
     targets = np.empty(strong_bound, np.int32)
     weak_source = np.empty(weak_bound, np.int32)
     weak_target = np.empty(weak_bound, np.int32)

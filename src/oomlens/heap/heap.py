@@ -12,7 +12,8 @@ from typing import Iterator
 
 import numpy as np
 
-from oomlens.errors import ObjectNotFoundError, OomlensError
+from oomlens.errors import ObjectNotFoundError
+from oomlens.ids import format_id, parse_id
 from oomlens.heap.index import HeapIndex, build_heap_index
 from oomlens.heap.layout import instance_sizes
 from oomlens.heap.objects import KIND_NAMES
@@ -20,27 +21,6 @@ from oomlens.heap.values import primitive_array, read_id, read_primitive
 from oomlens.hprof import constants as C
 from oomlens.hprof.records import Progress
 from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY, KIND_PRIMITIVE_ARRAY
-
-ID_MASK = (1 << 64) - 1
-
-
-def format_id(object_id: int) -> str:
-    """Object ids as every output shows them: the dump's own id, 0x-prefixed lowercase hex."""
-    return f"0x{int(object_id) & ID_MASK:x}"
-
-
-def parse_id(text: str) -> int:
-    """Accept ``0x1234abcd`` (or plain hex/decimal digits) as the dump writes ids."""
-    t = text.strip().lower()
-    try:
-        value = int(t, 16) if t.startswith("0x") else int(t, 16 if any(
-            c in "abcdef" for c in t) else 10)
-    except ValueError:
-        raise OomlensError(f"not an object id: {text!r} (expected hex such as 0x7f3a01c8)") from None
-    if value < 0 or value > ID_MASK:
-        raise OomlensError(f"not an object id: {text!r} (out of range)")
-    return value - (1 << 64) if value >= 1 << 63 else value
-
 
 class Heap:
     """One heap dump, indexed. Open with ``oomlens.open_heap(path)``; close when done."""

@@ -7,8 +7,7 @@ from rich.table import Table
 
 from oomlens.cli.commands.common import computing, dump_options, opened_heap
 from oomlens.cli.format import human_bytes, print_json, safe, stdout_console
-from oomlens.heap.heap import format_id
-from oomlens.report.dominator_csv import write_dominator_csv
+from oomlens.ids import format_id
 
 
 @click.command("dominators")
@@ -28,6 +27,8 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None, t
             total = int(tree.retained[tree.idom == -2].sum())
             rows = [_row(heap, int(i), total) for i in heap.top_dominators(top)]
         if csv_path:
+            from oomlens.report.dominator_csv import write_dominator_csv  # loads Numba kernels
+
             with computing(f"writing {csv_path}", progress):
                 write_dominator_csv(heap, csv_path)
     if as_json:

@@ -7,7 +7,7 @@ import click
 from oomlens.cli.commands.common import computing, dump_options, opened_heap
 from oomlens.cli.format import human_bytes, print_json, safe, stdout_console
 from oomlens.errors import OomlensError
-from oomlens.heap.heap import format_id
+from oomlens.ids import format_id
 
 
 @click.command("path")
