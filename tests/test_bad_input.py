@@ -151,6 +151,10 @@ def test_truncated_real_dump_indexes_what_is_complete(tmp_path):
         with oomlens.open_heap(DATA / "oracle_jdk8_05_x64.hprof.gz") as whole:
             assert 0.3 * whole.object_count < heap.object_count < whole.object_count
         assert heap.dominator_tree.reachable_count > 0
+        # the cut came before the GC root records: stand-in roots, used by paths too
+        assert any("no GC roots" in w for w in heap.warnings)
+        top = heap.object_at(int(heap.top_dominators(1)[0]))
+        assert heap.path_to(top) is not None
     result = run_cli("dominators", cut)
     assert result.returncode == 0
     assert "warning: truncated dump" in result.stderr
@@ -220,7 +224,9 @@ def analyse_everything(path: Path) -> None:
         top = heap.top_dominators(3)
         heap.histogram()
         for i in top:
-            heap.path_to(int(i))
+            obj = heap.object_at(int(i))
+            assert heap.path_to(obj) is not None  # a top dominator is strongly reachable
+            obj.fields()
 
 
 @st.composite

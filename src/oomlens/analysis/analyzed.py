@@ -24,10 +24,15 @@ class AnalyzedHeap(Heap):
 
     @cached_property
     def _gc_root_objects(self) -> np.ndarray:
-        roots = self.index.roots.root_objects().astype(np.int32)
-        if len(roots) == 0 and self.object_count:
-            roots = self._pseudo_roots()
-        return roots
+        """The objects below the virtual root: the GC roots, or stand-ins when the dump has
+        none (see ``_pseudo_roots``). Dominators and paths both start here."""
+        if self._has_real_roots or not self.object_count:
+            return self.index.roots.root_objects().astype(np.int32)
+        return self._pseudo_roots()
+
+    @cached_property
+    def _has_real_roots(self) -> bool:
+        return len(self.index.roots.root_objects()) > 0
 
     def _pseudo_roots(self) -> np.ndarray:
         """HotSpot writes its GC root records after the objects, so a dump cut off while it
@@ -59,7 +64,10 @@ class AnalyzedHeap(Heap):
         cache = self.__dict__.setdefault("_parents_cache", {})
         if key not in cache:
             kinds = tuple(root_kind_code(name) for name in key)
-            roots = self.index.roots.root_objects(kinds).astype(np.int32)
+            if self._has_real_roots:
+                roots = self.index.roots.root_objects(kinds).astype(np.int32)
+            else:
+                roots = self._gc_root_objects  # the stand-ins; no root kinds to leave out
             g = self.index.graph
             cache[key] = shortest_path_parents(g.begin, g.targets, roots, self.object_count)
         return cache[key]
@@ -78,6 +86,8 @@ class AnalyzedHeap(Heap):
 
     # -- per object --------------------------------------------------------------------------
     def _index(self, obj: HeapObject | int | str) -> int:
+        """The methods below take an object, its id (an int, as the dump writes it) or its id
+        as hex text; never a table index (``object_at`` turns an index into an object)."""
         if isinstance(obj, HeapObject):
             return obj.index
         return self.object(obj).index

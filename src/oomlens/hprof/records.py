@@ -91,11 +91,14 @@ def index_records(dump: DumpFile, dump_number: int = 0, progress: Progress | Non
 
 
 def _nothing_found(dump: DumpFile, counts: np.ndarray) -> str:
-    if counts[scan.TRUNCATED_AT] >= 0 and counts[scan.N_RECORDS] <= 1:
-        return (f"{dump.path}: no heap dump found: the first record after the header claims "
-                f"{counts[scan.MISSING_BYTES]:,} bytes more than the file holds "
-                "(corrupt or not an HPROF file)")
-    return f"{dump.path}: no heap dump records found ({int(counts[scan.N_RECORDS])} records read)"
+    records = int(counts[scan.N_RECORDS])
+    if counts[scan.TRUNCATED_AT] >= 0:
+        where = ("the first record after the header" if records <= 1 else
+                 f"record {records:,} (offset {int(counts[scan.TRUNCATED_AT]):,})")
+        return (f"{dump.path}: no heap dump found: {where} claims "
+                f"{int(counts[scan.MISSING_BYTES]):,} bytes more than the file holds "
+                "(a truncated or corrupt file)")
+    return f"{dump.path}: no heap dump records found ({records:,} records read)"
 
 
 def _damage_warnings(dump: DumpFile, counts: np.ndarray) -> list[str]:
