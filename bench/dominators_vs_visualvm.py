@@ -264,7 +264,7 @@ def report(rows: list[Row], cold: tuple[Run, int, Row] | None, args, started: st
                            capture_output=True, text=True).stdout.strip()
     java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    lines.append(f"# oomlens dominators vs VisualVM's heap library\n")
+    lines.append("# oomlens dominators vs VisualVM's heap library\n")
     lines.append(f"{started}; {os.cpu_count()} cores, {mem_gb:.0f} GiB, {platform.platform()}; "
                  f"{java.splitlines()[0] if java else 'java ?'}; Python {platform.python_version()}; "
                  f"oomlens at `{git}`{' (src/ has uncommitted changes)' if dirty else ''}; "

@@ -23,7 +23,7 @@ class HprofBuilder:
         return f"JAVA PROFILE {self.version}".encode() + b"\0" + struct.pack(
             ">III", self.id_size, 0, 0)
 
-    def record(self, tag: int, body: bytes, length: int | None = None) -> "HprofBuilder":
+    def record(self, tag: int, body: bytes, length: int | None = None) -> HprofBuilder:
         self.records.append(struct.pack(">BII", tag, 0, len(body) if length is None else length)
                             + body)
         return self
@@ -36,7 +36,7 @@ class HprofBuilder:
             self.record(C.TAG_STRING, self.id(sid) + text.encode())
         return self._string_ids[text]
 
-    def load_class(self, class_id: int, name: str, serial: int = 1) -> "HprofBuilder":
+    def load_class(self, class_id: int, name: str, serial: int = 1) -> HprofBuilder:
         name_id = self.string(name)
         return self.record(C.TAG_LOAD_CLASS, struct.pack(">I", serial) + self.id(class_id)
                            + struct.pack(">I", 0) + self.id(name_id))
@@ -79,10 +79,10 @@ class HprofBuilder:
         return bytes([kind]) + self.id(object_id) + extra
 
     def heap_dump(self, *subrecords: bytes, tag: int = C.TAG_HEAP_DUMP_SEGMENT
-                  ) -> "HprofBuilder":
+                  ) -> HprofBuilder:
         return self.record(tag, b"".join(subrecords))
 
-    def heap_dump_end(self) -> "HprofBuilder":
+    def heap_dump_end(self) -> HprofBuilder:
         return self.record(C.TAG_HEAP_DUMP_END, b"")
 
     def bytes(self) -> bytes:

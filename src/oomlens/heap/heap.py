@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class Heap:
 
     @classmethod
     def open(cls, path: str | os.PathLike, dump_number: int = 0,
-             progress: Progress | None = None) -> "Heap":
+             progress: Progress | None = None) -> Heap:
         return cls(build_heap_index(path, dump_number, progress))
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -40,7 +40,7 @@ class Heap:
         self._data = None
         self.index.file.close()
 
-    def __enter__(self) -> "Heap":
+    def __enter__(self) -> Heap:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -72,15 +72,15 @@ class Heap:
         return self.index.heap_names
 
     # -- classes ---------------------------------------------------------------------------
-    def classes(self) -> Iterator["HeapClass"]:
+    def classes(self) -> Iterator[HeapClass]:
         for k in range(len(self.index.classes)):
             yield HeapClass(self, k)
 
-    def classes_named(self, name: str) -> list["HeapClass"]:
+    def classes_named(self, name: str) -> list[HeapClass]:
         """Every class with this name (several class loaders may each load one)."""
         return [HeapClass(self, k) for k in self.index.classes.by_name(name)]
 
-    def find_class(self, name: str) -> "HeapClass | None":
+    def find_class(self, name: str) -> HeapClass | None:
         found = self.classes_named(name)
         return found[0] if found else None
 
@@ -114,11 +114,11 @@ class Heap:
         mask &= objects.kind != KIND_CLASS
         return np.nonzero(mask)[0]
 
-    def instances_of(self, class_name: str, subclasses: bool = True) -> list["HeapObject"]:
+    def instances_of(self, class_name: str, subclasses: bool = True) -> list[HeapObject]:
         return [HeapObject(self, int(i)) for i in self.instance_indices(class_name, subclasses)]
 
     # -- objects ---------------------------------------------------------------------------
-    def object(self, object_id: int | str) -> "HeapObject":
+    def object(self, object_id: int | str) -> HeapObject:
         if isinstance(object_id, str):
             object_id = parse_id(object_id)
         i = self.index.objects.index_of(object_id)
@@ -126,7 +126,7 @@ class Heap:
             raise ObjectNotFoundError(f"no object with id {format_id(object_id)} in this dump")
         return HeapObject(self, i)
 
-    def object_at(self, index: int) -> "HeapObject":
+    def object_at(self, index: int) -> HeapObject:
         return HeapObject(self, index)
 
     def class_name_of(self, index: int) -> str:
@@ -187,25 +187,25 @@ class HeapClass:
         return int(self._table.ids[self.index])
 
     @property
-    def superclass(self) -> "HeapClass | None":
+    def superclass(self) -> HeapClass | None:
         s = int(self._table.super_index[self.index])
         return HeapClass(self.heap, s) if s >= 0 else None
 
     @property
-    def class_loader(self) -> "HeapObject | None":
+    def class_loader(self) -> HeapObject | None:
         loader = int(self._table.loader_id[self.index])
         i = self.heap.index.objects.index_of(loader) if loader else -1
         return HeapObject(self.heap, i) if i >= 0 else None
 
     @property
-    def class_object(self) -> "HeapObject | None":
+    def class_object(self) -> HeapObject | None:
         i = int(self._table.object_index[self.index])
         return HeapObject(self.heap, i) if i >= 0 else None
 
-    def superclass_chain(self) -> list["HeapClass"]:
+    def superclass_chain(self) -> list[HeapClass]:
         return [HeapClass(self.heap, k) for k in self._table.superclass_chain(self.index)]
 
-    def subclasses(self) -> list["HeapClass"]:
+    def subclasses(self) -> list[HeapClass]:
         return [HeapClass(self.heap, int(k)) for k in
                 self.heap.class_indices_with_subclasses([self.index]) if k != self.index]
 
@@ -229,7 +229,7 @@ class HeapClass:
                 self.heap._value(int(t.static_value_offset[s]), int(t.static_type[s]))
                 for s in range(int(t.static_begin[self.index]), int(t.static_end[self.index]))}
 
-    def instances(self, subclasses: bool = False) -> list["HeapObject"]:
+    def instances(self, subclasses: bool = False) -> list[HeapObject]:
         return [HeapObject(self.heap, int(i))
                 for i in self.heap.instance_indices_of([self.index], subclasses)]
 

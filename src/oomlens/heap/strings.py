@@ -55,7 +55,7 @@ def decode_string(obj) -> str | None:
         return None
     offset = fields.get("offset", 0)
     count = fields.get("count")
-    if isinstance(offset, int) and isinstance(count, int) and 0 <= offset and \
+    if isinstance(offset, int) and isinstance(count, int) and offset >= 0 and \
             0 <= count <= len(text) - offset:
         text = text[offset : offset + count]
     return text

@@ -7,7 +7,7 @@ The result says where every string, class, GC root and object is, plus what coul
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

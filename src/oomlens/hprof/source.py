@@ -159,7 +159,7 @@ class DumpFile:
             self._temp.unlink(missing_ok=True)
             self._temp = None
 
-    def __enter__(self) -> "DumpFile":
+    def __enter__(self) -> DumpFile:
         return self
 
     def __exit__(self, *exc) -> None:
