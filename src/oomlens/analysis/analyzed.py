@@ -59,9 +59,14 @@ class AnalyzedHeap(Heap):
         return reachability.classify(self.index.graph, self.dominator_tree.preorder,
                                      self.object_count)
 
+    @cached_property
+    def _parents_by_excluded_roots(self) -> dict[tuple[str, ...], np.ndarray]:
+        return {}
+
     def _path_parents(self, exclude_roots: tuple[str, ...]) -> np.ndarray:
+        """Shortest-path parents from the GC roots, less the excluded root kinds (cached)."""
         key = tuple(sorted(exclude_roots))
-        cache = self.__dict__.setdefault("_parents_cache", {})
+        cache = self._parents_by_excluded_roots
         if key not in cache:
             kinds = tuple(root_kind_code(name) for name in key)
             if self._has_real_roots:

@@ -63,11 +63,9 @@ def reference_name(heap, holder: int, target: int) -> str:
     kind = int(objects.kind[holder])
     h = heap.object_at(holder)
     if kind == KIND_INSTANCE:
-        for name, code, offset, _ in h.field_layout():
-            if code == C.TYPE_OBJECT:
-                value = heap._value(h._data_start() + offset, code)
-                if value is not None and getattr(value, "index", None) == target:
-                    return name
+        for name, value in h.fields():
+            if getattr(value, "index", None) == target:
+                return name
         if h.klass.class_object is not None and h.klass.class_object.index == target:
             return "<class>"
     elif kind == KIND_OBJECT_ARRAY:
