@@ -173,7 +173,8 @@ class AnalyzedHeap(Heap):
             heaps[name] = {"objects": int(mask.sum()), "bytes": int(objs.shallow[mask].sum())}
         return {
             "file": str(idx.file.path),
-            "file_bytes": idx.file.size,
+            "file_bytes": idx.file.file_size,
+            "hprof_bytes": idx.file.size,
             "compression": idx.file.compression,
             "format": idx.file.header.format_name,
             "runtime": self.runtime,

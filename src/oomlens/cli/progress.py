@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import (BarColumn, Progress, TaskProgressColumn, TextColumn,
                            TimeElapsedColumn)
 
-stderr_console = Console(stderr=True, soft_wrap=True)  # one message, one line
+stderr_console = Console(stderr=True, soft_wrap=True, highlight=False)  # one message, one line
 
 
 @contextlib.contextmanager

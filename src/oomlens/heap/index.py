@@ -123,7 +123,7 @@ def _heap_names(index, names: NameTable) -> list[str]:
 
 
 def build_heap_index(path, dump_number: int = 0, progress: Progress | None = None) -> HeapIndex:
-    dump = DumpFile(path)
+    dump = DumpFile(path, progress)
     try:
         records = index_records(dump, dump_number, progress)
         out = records.out

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import mmap
 import os
-import shutil
 import struct
 import tempfile
 from dataclasses import dataclass
@@ -53,21 +52,27 @@ def detect_compression(path: Path) -> str | None:
     return None
 
 
-def _decompressing_reader(path: Path, compression: str):
+def _decompressing_reader(raw, compression: str):
     if compression == "gzip":
-        return gzip.open(path, "rb")
+        return gzip.GzipFile(fileobj=raw, mode="rb")
     import zstandard
 
-    return zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), closefd=True)
+    return zstandard.ZstdDecompressor().stream_reader(raw, closefd=False)
 
 
-def decompress_to_temp(path: Path, compression: str) -> Path:
-    """Stream-decompress into a temporary file; the caller deletes it."""
+def decompress_to_temp(path: Path, compression: str, progress=None) -> Path:
+    """Stream-decompress into a temporary file; the caller deletes it. ``progress`` is called
+    with ("decompressing", compressed bytes read, compressed size)."""
     fd, name = tempfile.mkstemp(prefix="oomlens-", suffix=".hprof")
     out_path = Path(name)
+    total = path.stat().st_size
     try:
-        with os.fdopen(fd, "wb") as out, _decompressing_reader(path, compression) as src:
-            shutil.copyfileobj(src, out, _COPY_CHUNK)
+        with open(path, "rb") as raw, os.fdopen(fd, "wb") as out, \
+                _decompressing_reader(raw, compression) as src:
+            while chunk := src.read(_COPY_CHUNK):
+                out.write(chunk)
+                if progress:
+                    progress("decompressing", raw.tell(), total)
     except EOFError:
         # A cut-off compressed stream: keep what decompressed, the record scanner reports the rest
         # as a truncated dump, exactly as for a plain file that was cut off.
@@ -109,7 +114,7 @@ class DumpFile:
     or call ``close()``; a temporary decompressed copy is deleted on close.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, progress=None):
         self.path = Path(path)
         self._temp: Path | None = None
         self._mmap: mmap.mmap | None = None
@@ -122,10 +127,11 @@ class DumpFile:
         except OSError as exc:
             raise OomlensError(f"{self.path}: cannot read: {exc.strerror}") from None
         plain = self.path
+        self.file_size = self.path.stat().st_size  # as stored, compressed or not
         if self.compression:
-            self._temp = plain = decompress_to_temp(self.path, self.compression)
+            self._temp = plain = decompress_to_temp(self.path, self.compression, progress)
         try:
-            self.size = plain.stat().st_size
+            self.size = plain.stat().st_size  # of the HPROF data
             if self.size == 0:
                 raise HprofFormatError(f"{self.path}: empty file, not an HPROF heap dump")
             with open(plain, "rb") as f:

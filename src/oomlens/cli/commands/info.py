@@ -39,8 +39,10 @@ class _Rows:
 
 def render(s: dict) -> None:
     t = _Rows()
-    compression = f", {s['compression']}-compressed" if s["compression"] else ""
-    t.add_row("file", f"{safe(s['file'])} ({human_bytes(s['file_bytes'])}{compression})")
+    size = human_bytes(s["file_bytes"])
+    if s["compression"]:
+        size = f"{size} {s['compression']}-compressed, {human_bytes(s['hprof_bytes'])} of HPROF"
+    t.add_row("file", f"{safe(s['file'])} ({size})")
     t.add_row("format", f"{s['format']}, {s['id_size']}-byte ids")
     t.add_row("runtime", s["runtime"])
     t.add_row("size model", safe(s["size_model"]))
