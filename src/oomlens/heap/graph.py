@@ -23,7 +23,7 @@ from numba import njit
 from oomlens.heap.classes import ClassTable
 from oomlens.heap.objects import ObjectTable, lookup_id
 from oomlens.hprof import constants as C
-from oomlens.hprof.scan import (KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY, read_id)
+from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY, data_offset, read_id
 
 OBJECTS_PER_CHUNK = 1 << 18  # release mapped pages and report progress this often
 
@@ -43,16 +43,6 @@ class Graph:
 
     def successors(self, index: int) -> np.ndarray:
         return self.targets[self.begin[index] : self.begin[index + 1]]
-
-
-def instance_data_start(id_size: int) -> int:
-    """Offset of an INSTANCE_DUMP's field values from its tag byte."""
-    return 1 + 2 * id_size + 8
-
-
-def array_data_start(id_size: int) -> int:
-    """Offset of an OBJECT_ARRAY_DUMP's elements from its tag byte."""
-    return 1 + 2 * id_size + 8
 
 
 @njit(cache=True)
@@ -77,7 +67,7 @@ def _fill_edges(buf, id_size, first, last, ids, bucket_start, shift, kind, offse
                 static_begin, static_end, static_type, static_value_offset, begin, targets,
                 w, weak_source, weak_target, weak_kind, nweak, missing):
     """Edges of objects [first, last). Returns (write cursor, weak count, class cursor)."""
-    data_start = 1 + 2 * id_size + 8
+    data_start = data_offset(KIND_INSTANCE, id_size)  # the same for object arrays
     for i in range(first, last):
         begin[i] = w
         k = kind[i]

@@ -20,7 +20,8 @@ from oomlens.heap.objects import KIND_NAMES
 from oomlens.heap.values import primitive_array, read_id, read_primitive
 from oomlens.hprof import constants as C
 from oomlens.hprof.records import Progress
-from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY, KIND_PRIMITIVE_ARRAY
+from oomlens.hprof.scan import (KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY,
+                                KIND_PRIMITIVE_ARRAY, data_offset)
 
 class Heap:
     """One heap dump, indexed. Open with ``oomlens.open_heap(path)``; close when done."""
@@ -308,11 +309,7 @@ class HeapObject:
         return int(self._objects.offset[self.index])
 
     def _data_start(self) -> int:
-        id_size = self.heap.id_size
-        kind = int(self._objects.kind[self.index])
-        if kind == KIND_PRIMITIVE_ARRAY:
-            return self._record + 1 + id_size + 9
-        return self._record + 1 + 2 * id_size + 8
+        return self._record + data_offset(int(self._objects.kind[self.index]), self.heap.id_size)
 
     # -- instance fields ------------------------------------------------------------------
     def field_layout(self) -> list[tuple[str, int, int, str]]:

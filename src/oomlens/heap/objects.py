@@ -67,15 +67,10 @@ def build_object_table(index: RecordIndex) -> tuple[ObjectTable, np.ndarray]:
     into class indices and then drop."""
     out = index.out
     ids = out.obj_id
+    order = None
     if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
         order = np.argsort(ids, kind="stable")
         ids = ids[order]
-        take = _permuter(order)
-    else:
-        order = None
-
-        def take(a):
-            return a
 
     keep = None
     duplicates = 0
@@ -87,7 +82,8 @@ def build_object_table(index: RecordIndex) -> tuple[ObjectTable, np.ndarray]:
             keep[1:] = ~dup
 
     def final(a):
-        a = take(a)
+        if order is not None:
+            a = a[order]
         return a[keep] if keep is not None else a
 
     table = ObjectTable(
@@ -101,13 +97,6 @@ def build_object_table(index: RecordIndex) -> tuple[ObjectTable, np.ndarray]:
     )
     table.bucket_shift, table.bucket_start = _buckets(table.ids)
     return table, final(out.obj_class)
-
-
-def _permuter(order: np.ndarray):
-    def take(a):
-        return a[order]
-
-    return take
 
 
 def _buckets(ids: np.ndarray) -> tuple[int, np.ndarray]:

@@ -145,6 +145,16 @@ def read_id(buf, p, id_size):
 
 
 @njit(cache=True, inline="always")
+def data_offset(kind, id_size):
+    """Bytes from an object record's tag to its data: field values of an INSTANCE_DUMP,
+    elements of an OBJECT_ARRAY_DUMP (tag, id, u4 serial, u4 count/length, id) or of a
+    PRIMITIVE_ARRAY_DUMP (tag, id, u4 serial, u4 length, u1 type)."""
+    if kind == KIND_PRIMITIVE_ARRAY:
+        return 1 + id_size + 9
+    return 1 + 2 * id_size + 8
+
+
+@njit(cache=True, inline="always")
 def basic_type_size(t, id_size):
     """Size of a value of basic type ``t`` in the file; -1 for a byte that is no basic type."""
     if t == C.TYPE_OBJECT:

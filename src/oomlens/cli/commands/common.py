@@ -7,7 +7,7 @@ import contextlib
 import click
 
 import oomlens
-from oomlens.cli.progress import progress_reporter, stderr_console, status
+from oomlens.cli.progress import progress_reporter, stderr_console
 from oomlens.cli.format import safe
 
 
@@ -36,7 +36,3 @@ def opened_heap(dump: str, dump_number: int, show_progress: bool | None):
         for warning in heap.warnings:
             stderr_console.print(f"[yellow]warning:[/] {safe(warning)}")
         heap.close()
-
-
-def computing(message: str, show_progress: bool | None):
-    return status(message, show_progress)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from oomlens.cli.commands.common import computing, dump_options, opened_heap
+from oomlens.cli.commands.common import dump_options, opened_heap
+from oomlens.cli.progress import status
 from oomlens.cli.format import human_bytes, print_json, safe, stdout_console
 from oomlens.ids import format_id
 
@@ -22,14 +23,14 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None, t
     """The objects that retain the most memory: the top of the dominator tree (objects no other
     object dominates), biggest first."""
     with opened_heap(dump, dump_number, progress) as heap:
-        with computing("computing dominator tree", progress):
+        with status("computing dominator tree", progress):
             tree = heap.dominator_tree
             total = int(tree.retained[tree.idom == -2].sum())
             rows = [_row(heap, int(i), total) for i in heap.top_dominators(top)]
         if csv_path:
             from oomlens.report.dominator_csv import write_dominator_csv  # loads Numba kernels
 
-            with computing(f"writing {csv_path}", progress):
+            with status(f"writing {csv_path}", progress):
                 write_dominator_csv(heap, csv_path)
     if as_json:
         print_json({"reachable_bytes": total, "top": rows, "csv": csv_path})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from oomlens.cli.commands.common import computing, dump_options, opened_heap
+from oomlens.cli.commands.common import dump_options, opened_heap
+from oomlens.cli.progress import status
 from oomlens.cli.format import human_bytes, plural, print_json, safe, stdout_console
 
 SORT_KEYS = {"retained": "retained_bytes", "shallow": "shallow_bytes", "instances": "instances",
@@ -23,7 +24,7 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None, t
     """Per class: instances, shallow bytes and retained bytes (of all its instances together,
     so objects one instance retains through another are counted once)."""
     with opened_heap(dump, dump_number, progress) as heap:
-        with computing("computing retained sizes", progress):
+        with status("computing retained sizes", progress):
             rows = heap.histogram()
             class_objects = heap.class_objects_summary()
             total = int(heap.index.objects.shallow.sum())

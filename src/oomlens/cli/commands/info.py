@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from oomlens.cli.commands.common import computing, dump_options, opened_heap
+from oomlens.cli.commands.common import dump_options, opened_heap
+from oomlens.cli.progress import status
 from oomlens.cli.format import human_bytes, plural, print_json, safe, stdout_console
 
 
@@ -14,7 +15,7 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None) -
     """Format, runtime, counts of classes, objects and GC roots, heaps, and how many bytes are
     reachable."""
     with opened_heap(dump, dump_number, progress) as heap:
-        with computing("computing reachability", progress):
+        with status("computing reachability", progress):
             summary = heap.summary()
     if as_json:
         print_json(summary)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from oomlens.cli.commands.common import computing, dump_options, opened_heap
+from oomlens.cli.commands.common import dump_options, opened_heap
+from oomlens.cli.progress import status
 from oomlens.cli.format import human_bytes, print_json, safe, stdout_console
 from oomlens.errors import OomlensError
 from oomlens.ids import format_id
@@ -22,7 +23,7 @@ def command(dump: str, dump_number: int, as_json: bool, progress: bool | None,
     soft, weak, phantom and finalizer references are not followed."""
     with opened_heap(dump, dump_number, progress) as heap:
         target = heap.object(object_id)
-        with computing("finding shortest strong path", progress):
+        with status("finding shortest strong path", progress):
             steps = heap.path_to(target, exclude_roots)
             if steps is None:
                 level = heap.reachability_of(target)
