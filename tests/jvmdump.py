@@ -23,12 +23,24 @@ def java_available() -> bool:
     return shutil.which("java") is not None and shutil.which("javac") is not None
 
 
+def sources_of(name: str) -> list[Path]:
+    """tests/java/NAME.java, or every .java file under tests/java/NAME/ for programs that need
+    classes in several packages (stand-ins for android.app.Activity and the like). Either way the
+    main class is NAME, in the default package."""
+    folder = JAVA_DIR / name
+    if folder.is_dir():
+        return sorted(folder.rglob("*.java"))
+    return [JAVA_DIR / f"{name}.java"]
+
+
 def compile_program(name: str, out_dir: Path) -> Path:
     classes = out_dir / f"{name}-classes"
     if not (classes / f"{name}.class").exists():
         classes.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["javac", "-d", str(classes), str(JAVA_DIR / f"{name}.java")], check=True,
-                       capture_output=True, text=True)
+        result = subprocess.run(["javac", "-d", str(classes), *map(str, sources_of(name))],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise RuntimeError(f"javac {name} failed: {result.stderr[-3000:]}")
     return classes
 
 

@@ -83,3 +83,36 @@ def retained_of_set(children: tuple[np.ndarray, np.ndarray], members: np.ndarray
     """Retained bytes of a set of objects (a boolean mask) taken together."""
     group = np.where(members, 0, -1).astype(np.int32)
     return int(_retained_by_group(*children, group, retained, len(retained), 1)[0])
+
+
+def retained_of_groups(children: tuple[np.ndarray, np.ndarray], groups: list[list[int]],
+                       retained: np.ndarray) -> np.ndarray:
+    """Retained bytes of several disjoint sets of objects (lists of indices), each taken
+    together, in one walk of the dominator tree."""
+    group = np.full(len(retained), -1, np.int32)
+    for g, members in enumerate(groups):
+        group[np.asarray(members, np.int64)] = g
+    return _retained_by_group(*children, group, retained, len(retained), max(len(groups), 1))
+
+
+@njit(cache=True)
+def dominated_by(begin, children, members, n):
+    """Mask of the objects some member dominates (members included): the retained set."""
+    inside = np.zeros(n, np.bool_)
+    stack = np.empty(n + 1, np.int32)
+    for m in range(n):
+        if not members[m] or inside[m]:
+            continue
+        top = 0
+        stack[0] = m
+        inside[m] = True
+        while top >= 0:
+            v = stack[top]
+            top -= 1
+            for e in range(begin[v], begin[v + 1]):
+                w = children[e]
+                if not inside[w]:
+                    inside[w] = True
+                    top += 1
+                    stack[top] = w
+    return inside

@@ -16,7 +16,7 @@ from numba import njit
 
 from oomlens.errors import OomlensError
 from oomlens.hprof import constants as C
-from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY
+from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY, data_offset
 
 NO_PARENT = -1
 FROM_ROOT = -2
@@ -58,34 +58,50 @@ class PathStep:
 
 def reference_name(heap, holder: int, target: int) -> str:
     """How object ``holder`` references object ``target``."""
-    objects = heap.index.objects
-    target_id = int(objects.ids[target])
-    kind = int(objects.kind[holder])
+    return describe_reference(heap, holder, target)[0]
+
+
+def describe_reference(heap, holder: int, target: int) -> tuple[str, str]:
+    """(name, kind) of the reference from ``holder`` to ``target``: kind is ``field``,
+    ``static``, ``element``, ``class``, ``superclass``, ``classloader`` or ``unknown``."""
+    kind = int(heap.index.objects.kind[holder])
     h = heap.object_at(holder)
     if kind == KIND_INSTANCE:
         for name, value in h.fields():
             if getattr(value, "index", None) == target:
-                return name
+                return name, "field"
         if h.klass.class_object is not None and h.klass.class_object.index == target:
-            return "<class>"
+            return "<class>", "class"
     elif kind == KIND_OBJECT_ARRAY:
-        for j, element in enumerate(h.elements()):
-            if element is not None and getattr(element, "id", None) == target_id:
-                return f"[{j}]"
+        slot = _element_slot(heap, holder, int(heap.index.objects.ids[target]))
+        if slot >= 0:
+            return f"[{slot}]", "element"
     elif kind == KIND_CLASS:
         cls = h.as_class()
         if cls is not None:
             for name, value in cls.static_fields().items():
                 if value is not None and getattr(value, "index", None) == target:
-                    return name
+                    return name, "static"
             sup = cls.superclass
             if sup is not None and sup.class_object is not None and \
                     sup.class_object.index == target:
-                return "<superclass>"
+                return "<superclass>", "superclass"
             loader = cls.class_loader
             if loader is not None and loader.index == target:
-                return "<classloader>"
-    return "<reference>"
+                return "<classloader>", "classloader"
+    return "<reference>", "unknown"
+
+
+def _element_slot(heap, array: int, target_id: int) -> int:
+    """Index of the first element of an object array holding ``target_id`` (-1 if none),
+    read as one NumPy view: arrays on a path can have millions of elements."""
+    objects = heap.index.objects
+    id_size = heap.id_size
+    start = int(objects.offset[array]) + data_offset(KIND_OBJECT_ARRAY, id_size)
+    ids = np.frombuffer(heap.index.file.data, dtype=">u4" if id_size == 4 else ">u8",
+                        count=int(objects.length[array]), offset=start)
+    hits = np.nonzero(ids == (target_id & ((1 << (8 * id_size)) - 1)))[0]
+    return int(hits[0]) if len(hits) else -1
 
 
 def root_kind_code(name: str) -> int:

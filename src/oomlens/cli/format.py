@@ -8,21 +8,10 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
+from oomlens.report.units import human_bytes, plural  # noqa: F401 - re-exported for commands
+
 # Piped output is not wrapped at 80 columns: tables get room for long class names.
 stdout_console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-
-
-def human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(value) < 1024 or unit == "GB":
-            return f"{int(value)} B" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    return f"{value:,.1f} GB"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'' if count == 1 else ('es' if noun.endswith('s') else 's')}"
 
 
 def print_json(document) -> None:

@@ -13,7 +13,7 @@ import traceback
 import click
 
 from oomlens import __version__
-from oomlens.cli.commands import dominators, histogram, info, path
+from oomlens.cli.commands import analyze, dominators, histogram, info, path
 from oomlens.errors import OomlensError
 
 EXIT_BAD_INPUT = 2
@@ -27,7 +27,8 @@ def cli() -> None:
     .gz or .zst)."""
 
 
-for command in (info.command, histogram.command, dominators.command, path.command):
+for command in (analyze.command, info.command, histogram.command, dominators.command,
+                path.command):
     cli.add_command(command)
 
 

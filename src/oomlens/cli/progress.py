@@ -44,3 +44,16 @@ def status(message: str, enabled: bool | None = None):
         return
     with stderr_console.status(message):
         yield
+
+
+@contextlib.contextmanager
+def step_reporter(enabled: bool | None = None):
+    """Yields ``step(name)``: a spinner naming the phase that runs now (analysis phases have
+    no measurable progress of their own)."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield lambda name: None
+        return
+    with stderr_console.status("analysing") as spinner:
+        yield lambda name: spinner.update(f"analysing: {name}")

@@ -140,7 +140,101 @@ class Heap:
     def class_index_of_class_object(self, index: int) -> int:
         return self.index.classes.find_by_id(int(self.index.objects.ids[index]))
 
+    # -- names -----------------------------------------------------------------------------
+    def field_name(self, field_slot: int) -> str:
+        """Name of a declared instance field (a slot of the class table's field arrays)."""
+        renamed = self._renamed_fields.get(field_slot)
+        if renamed is not None:
+            return renamed
+        return self.index.names.require(int(self.index.classes.field_name[field_slot]), "field")
+
+    def static_field_name(self, static_slot: int) -> str:
+        renamed = self._renamed_statics.get(static_slot)
+        if renamed is not None:
+            return renamed
+        return self.index.names.require(int(self.index.classes.static_name[static_slot]),
+                                        "field")
+
+    @cached_property
+    def _renamed_fields(self) -> dict[int, str]:
+        return {}
+
+    @cached_property
+    def _renamed_statics(self) -> dict[int, str]:
+        return {}
+
+    def apply_mapping(self, mapping) -> dict:
+        """Show the original names of an obfuscated build everywhere: class names, instance and
+        static field names, as ``mapping`` (``retrace.mapping.Mapping``) gives them. Call before
+        analysing. Returns counts for the user: classes and fields renamed, and how many classes
+        of the mapping found in the dump."""
+        t = self.index.classes
+        renamed_classes = renamed_fields = 0
+        present = set()
+        for k, obfuscated in enumerate(list(t.names)):
+            element = obfuscated.rstrip("[]")
+            if element in mapping.classes:
+                present.add(element)
+            if k >= t.real_count and not obfuscated.endswith("[]"):
+                continue
+            original = mapping.class_name(obfuscated)
+            if original != obfuscated:
+                t.names[k] = original
+                renamed_classes += 1
+            for f in range(int(t.field_begin[k]), int(t.field_end[k])):
+                name = mapping.field_name(obfuscated, self.index.names.require(
+                    int(t.field_name[f]), "field"))
+                if name is not None:
+                    self._renamed_fields[f] = name
+                    renamed_fields += 1
+            for s in range(int(t.static_begin[k]), int(t.static_end[k])):
+                name = mapping.field_name(obfuscated, self.index.names.require(
+                    int(t.static_name[s]), "field"))
+                if name is not None:
+                    self._renamed_statics[s] = name
+                    renamed_fields += 1
+        self._field_slot_cache.clear()
+        return {"classes_renamed": renamed_classes, "fields_renamed": renamed_fields,
+                "mapping_classes": len(mapping.classes),
+                "mapping_classes_in_dump": len(present)}
+
     # -- reading values --------------------------------------------------------------------
+    @cached_property
+    def _field_slot_cache(self) -> dict[int, dict[str, tuple[int, int]]]:
+        return {}
+
+    def field_slots(self, class_index: int) -> dict[str, tuple[int, int]]:
+        """Field name -> (type code, offset in the instance data) for instances of a class;
+        where a subclass hides a superclass's field, the subclass's wins (as in Java source).
+        Cached per class: leak rules read a few fields of many instances."""
+        cache = self._field_slot_cache
+        slots = cache.get(class_index)
+        if slots is None:
+            t = self.index.classes
+            slots, offset = {}, 0
+            for k in t.superclass_chain(class_index):
+                for f in range(int(t.field_begin[k]), int(t.field_end[k])):
+                    code = int(t.field_type[f])
+                    slots.setdefault(self.field_name(f), (code, offset))
+                    offset += C.value_size(code, self._id_size)
+            cache[class_index] = slots
+        return slots
+
+    def field_value(self, index: int, name: str, default=None):
+        """The value of instance field ``name`` of the object at ``index`` (a HeapObject for a
+        reference, None for null), or ``default`` when the object has no such field."""
+        objects = self.index.objects
+        if int(objects.kind[index]) != KIND_INSTANCE:
+            return default
+        slot = self.field_slots(int(objects.class_index[index])).get(name)
+        if slot is None:
+            return default
+        code, offset = slot
+        if offset + C.value_size(code, self._id_size) > int(objects.length[index]):
+            return default  # a truncated record
+        start = int(objects.offset[index]) + data_offset(KIND_INSTANCE, self._id_size)
+        return self._value(start + offset, code)
+
     def _value(self, offset: int, type_code: int):
         if type_code == C.TYPE_OBJECT:
             ref = read_id(self._data, offset, self._id_size)
@@ -149,6 +243,9 @@ class Heap:
             i = self.index.objects.index_of(ref)
             return HeapObject(self, i) if i >= 0 else MissingObject(ref)
         return read_primitive(self._data, offset, type_code)
+
+
+_NO_FIELD = object()
 
 
 class MissingObject:
@@ -218,15 +315,13 @@ class HeapClass:
     def declared_fields(self) -> list[tuple[str, str]]:
         """(name, type) of the instance fields this class declares, in dump order."""
         t = self._table
-        names = self.heap.index.names
-        return [(names.require(int(t.field_name[f]), "field"),
+        return [(self.heap.field_name(f),
                  C.TYPE_NAMES.get(int(t.field_type[f]), "?"))
                 for f in range(int(t.field_begin[self.index]), int(t.field_end[self.index]))]
 
     def static_fields(self) -> dict[str, object]:
         t = self._table
-        names = self.heap.index.names
-        return {names.require(int(t.static_name[s]), "field"):
+        return {self.heap.static_field_name(s):
                 self.heap._value(int(t.static_value_offset[s]), int(t.static_type[s]))
                 for s in range(int(t.static_begin[self.index]), int(t.static_end[self.index]))}
 
@@ -318,13 +413,12 @@ class HeapObject:
         if int(self._objects.kind[self.index]) != KIND_INSTANCE:
             return []
         t = self.heap.index.classes
-        names = self.heap.index.names
         id_size = self.heap.id_size
         layout, offset = [], 0
         for k in t.superclass_chain(int(self._objects.class_index[self.index])):
             for f in range(int(t.field_begin[k]), int(t.field_end[k])):
                 code = int(t.field_type[f])
-                layout.append((names.require(int(t.field_name[f]), "field"), code, offset,
+                layout.append((self.heap.field_name(f), code, offset,
                                t.names[k]))
                 offset += C.value_size(code, id_size)
         return layout
@@ -346,10 +440,10 @@ class HeapObject:
             if name in statics:
                 return statics[name]
             raise KeyError(name)
-        for field_name, value in self.fields():
-            if field_name == name:
-                return value
-        raise KeyError(name)
+        value = self.heap.field_value(self.index, name, _NO_FIELD)
+        if value is _NO_FIELD:
+            raise KeyError(name)
+        return value
 
     def get(self, name: str, default=None):
         try:

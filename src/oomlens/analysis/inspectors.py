@@ -1,0 +1,261 @@
+"""Leak rules: which objects have ended their lifecycle, and which certainly have not.
+
+A rule names a class (subclasses included) and conditions on its fields (``conditions.py``):
+``leaking_when`` makes an instance a leak when it is still strongly reachable;
+``not_leaking_when`` lets a trace say an object on the path is alive for sure. The built-in
+Android rules are the table below; users add rules for their own classes in the config.
+
+Two more facts are built in: a class object is never leaking (it lives as long as its class
+loader), and ``registered_in`` checks that a Service is still registered with the
+ActivityThread (a Service the framework forgot but something still holds has leaked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from oomlens.analysis import conditions as cond
+from oomlens.errors import OomlensError
+from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY
+
+LEAKING = "yes"
+NOT_LEAKING = "no"
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class LeakRule:
+    name: str
+    class_name: str
+    leaking_when: str | None = None
+    leaking_reason: str = ""
+    not_leaking_when: str | None = None
+    not_leaking_reason: str = ""
+    # "Class.staticField.field...": a collection whose members are alive; an instance that is
+    # not in it is leaking, one that is in it is not.
+    registered_in: str | None = None
+    source: str = "built-in"
+
+
+ANDROID_RULES: tuple[LeakRule, ...] = (
+    LeakRule("ACTIVITY", "android.app.Activity",
+             "mDestroyed == true", "Activity#mDestroyed is true",
+             "mDestroyed == false", "Activity#mDestroyed is false"),
+    LeakRule("FRAGMENT", "android.app.Fragment",
+             "mFragmentManager == null", "Fragment#mFragmentManager is null",
+             "mFragmentManager != null", "Fragment#mFragmentManager is not null"),
+    LeakRule("SUPPORT_FRAGMENT", "android.support.v4.app.Fragment",
+             "mFragmentManager == null", "Fragment#mFragmentManager is null",
+             "mFragmentManager != null", "Fragment#mFragmentManager is not null"),
+    LeakRule("ANDROIDX_FRAGMENT", "androidx.fragment.app.Fragment",
+             'mFragmentManager == null and (mCalled == true or '
+             'mLifecycleRegistry.mState == "DESTROYED")',
+             "Fragment#mFragmentManager is null and the fragment was destroyed",
+             "mFragmentManager != null", "Fragment#mFragmentManager is not null"),
+    LeakRule("DETACHED_ROOT_VIEW", "android.view.View",
+             "mParent == null and mAttachInfo == null and mWindowAttachCount > 0",
+             "View detached from its window (mAttachInfo is null, mWindowAttachCount > 0)",
+             "mAttachInfo != null", "View#mAttachInfo is not null (attached to a window)"),
+    LeakRule("VIEW_OF_DESTROYED_ACTIVITY", "android.view.View",
+             "mContext.mDestroyed == true or mContext.mBase.mDestroyed == true",
+             "View#mContext is a destroyed Activity"),
+    LeakRule("WINDOW", "android.view.Window",
+             "mDestroyed == true", "Window#mDestroyed is true",
+             "mDestroyed == false", "Window#mDestroyed is false"),
+    LeakRule("VIEW_ROOT_IMPL", "android.view.ViewRootImpl",
+             "mView == null", "ViewRootImpl#mView is null",
+             "mView != null", "ViewRootImpl#mView is not null"),
+    LeakRule("SERVICE", "android.app.Service",
+             leaking_reason="Service not in ActivityThread#mServices",
+             not_leaking_reason="Service held by ActivityThread#mServices",
+             registered_in="android.app.ActivityThread.sCurrentActivityThread.mServices"),
+    LeakRule("VIEW_MODEL", "androidx.lifecycle.ViewModel",
+             "mCleared == true", "ViewModel#mCleared is true",
+             "mCleared == false", "ViewModel#mCleared is false"),
+    LeakRule("MESSAGE_QUEUE", "android.os.MessageQueue",
+             "mQuitting == true", "MessageQueue#mQuitting is true",
+             "mQuitting == false", "MessageQueue#mQuitting is false (the Looper runs)"),
+    LeakRule("APPLICATION", "android.app.Application",
+             not_leaking_when="always", not_leaking_reason="Application is a singleton"),
+    LeakRule("ACTIVITY_THREAD", "android.app.ActivityThread",
+             not_leaking_when="always", not_leaking_reason="ActivityThread is a singleton"),
+    LeakRule("CLASS_LOADER", "java.lang.ClassLoader",
+             not_leaking_when="always", not_leaking_reason="a ClassLoader is never leaking"),
+)
+
+_ALWAYS = "always"
+_COLLECTION_DEPTH = 6  # map -> table -> node -> next ... -> value
+_COLLECTION_PACKAGES = ("java.util.", "android.util.")
+
+
+class CompiledRule:
+    """A rule with its conditions parsed and its classes resolved in one heap."""
+
+    def __init__(self, rule: LeakRule):
+        self.rule = rule
+        try:
+            self.leaking = cond.parse_condition(rule.leaking_when) if rule.leaking_when else None
+            self.not_leaking = (cond.parse_condition(rule.not_leaking_when)
+                                if rule.not_leaking_when and rule.not_leaking_when != _ALWAYS
+                                else None)
+        except cond.ConditionError as e:
+            raise OomlensError(f"leak rule {rule.name!r} ({rule.source}): {e}") from None
+        self.always_alive = rule.not_leaking_when == _ALWAYS
+
+
+class Inspector:
+    """Applies the rules to objects of one heap: candidates for leaks, verdicts for traces."""
+
+    def __init__(self, heap, rules: tuple[LeakRule, ...] | list[LeakRule]):
+        self.heap = heap
+        self.rules = [CompiledRule(r) for r in rules]
+        n_classes = len(heap.index.classes)
+        self._rules_of_class: dict[int, list[CompiledRule]] = {}
+        for compiled in self.rules:
+            for k in heap.class_indices_with_subclasses(
+                    heap.index.classes.by_name(compiled.rule.class_name)).tolist():
+                self._rules_of_class.setdefault(k, []).append(compiled)
+        self.ruled_classes = np.zeros(n_classes, bool)
+        self.ruled_classes[list(self._rules_of_class)] = True
+        self._registries: dict[str, set[int] | None] = {}
+
+    # -- reading fields ----------------------------------------------------------------------
+    def _read_path(self, index: int):
+        heap = self.heap
+
+        def read(path: tuple[str, ...]):
+            current = index
+            value = cond.MISSING
+            for depth, name in enumerate(path):
+                value = heap.field_value(current, name, cond.MISSING)
+                if value is cond.MISSING or value is None:
+                    return value if depth == len(path) - 1 else cond.MISSING
+                if depth < len(path) - 1:
+                    if not hasattr(value, "index"):
+                        return cond.MISSING
+                    current = value.index
+            return _comparable(heap, value)
+
+        return read
+
+    def _registry(self, path: str) -> set[int] | None:
+        """Objects held in a collection named ``Class.static.field...``: members found through
+        the collection's internal arrays and entries (three references deep)."""
+        if path not in self._registries:
+            self._registries[path] = _registry_members(self.heap, path)
+        return self._registries[path]
+
+    # -- judging -----------------------------------------------------------------------------
+    def judge(self, index: int) -> tuple[str, str]:
+        """(verdict, reason) for one object by the rules alone (traces add more)."""
+        objects = self.heap.index.objects
+        if int(objects.kind[index]) == KIND_CLASS:
+            return NOT_LEAKING, "a class is never leaking"
+        rules = self._rules_of_class.get(int(objects.class_index[index]))
+        if not rules:
+            return UNKNOWN, ""
+        alive_reasons = []
+        for compiled in rules:
+            verdict = self._apply(compiled, index)
+            if verdict == LEAKING:
+                return LEAKING, compiled.rule.leaking_reason
+            if verdict == NOT_LEAKING:
+                alive_reasons.append(compiled.rule.not_leaking_reason)
+        if alive_reasons:
+            return NOT_LEAKING, "; ".join(alive_reasons)
+        return UNKNOWN, ""
+
+    def _apply(self, compiled: CompiledRule, index: int) -> str:
+        if compiled.always_alive:
+            return NOT_LEAKING
+        if compiled.rule.registered_in:
+            members = self._registry(compiled.rule.registered_in)
+            if members is None:
+                return UNKNOWN
+            return NOT_LEAKING if index in members else LEAKING
+        read = self._read_path(index)
+        if compiled.leaking is not None and cond.evaluate(compiled.leaking, read) is True:
+            return LEAKING
+        if compiled.not_leaking is not None and \
+                cond.evaluate(compiled.not_leaking, read) is True:
+            return NOT_LEAKING
+        return UNKNOWN
+
+    def leaking_objects(self, candidates: np.ndarray) -> dict[int, tuple[str, str]]:
+        """Among ``candidates`` (object indices), those a rule calls leaking:
+        index -> (rule name, reason)."""
+        objects = self.heap.index.objects
+        found: dict[int, tuple[str, str]] = {}
+        mask = self.ruled_classes[objects.class_index[candidates]] & \
+            (objects.kind[candidates] == KIND_INSTANCE)
+        for index in candidates[mask].tolist():
+            for compiled in self._rules_of_class[int(objects.class_index[index])]:
+                if compiled.always_alive:
+                    continue
+                if self._apply(compiled, index) == LEAKING:
+                    found[index] = (compiled.rule.name, compiled.rule.leaking_reason)
+                    break
+        return found
+
+
+def _comparable(heap, value):
+    """Field values as conditions compare them: Strings as text, enum constants by name."""
+    if not hasattr(value, "index"):
+        return value
+    name = heap.class_name_of(value.index)
+    if name == "java.lang.String":
+        text = value.as_string()
+        return text if text is not None else value
+    if _is_enum(heap, int(heap.index.objects.class_index[value.index])):
+        enum_name = heap.field_value(value.index, "name")
+        text = enum_name.as_string() if hasattr(enum_name, "as_string") else None
+        return text if text is not None else value
+    return value
+
+
+def _is_enum(heap, class_index: int) -> bool:
+    t = heap.index.classes
+    return any(t.names[k] == "java.lang.Enum" for k in t.superclass_chain(class_index))
+
+
+def _registry_members(heap, path: str) -> set[int] | None:
+    parts = path.split(".")
+    holder = None
+    for split in range(len(parts) - 1, 0, -1):  # the longest prefix that names a class
+        cls = heap.find_class(".".join(parts[:split]))
+        if cls is not None:
+            holder, fields = cls, parts[split:]
+            break
+    if holder is None:
+        return None
+    value = holder.static_fields().get(fields[0])
+    for name in fields[1:]:
+        if not hasattr(value, "index"):
+            return None
+        value = heap.field_value(value.index, name)
+    if not hasattr(value, "index"):
+        return None
+    return _collection_members(heap, value.index)
+
+
+def _collection_members(heap, collection: int) -> set[int]:
+    """Objects a collection holds: reached through its internal arrays, nodes and entries
+    (``java.util`` / ``android.util`` classes), not through the members' own fields."""
+    g, objects, names = heap.index.graph, heap.index.objects, heap.index.classes.names
+    members, frontier = set(), [collection]
+    for _ in range(_COLLECTION_DEPTH):
+        nxt = []
+        for v in frontier:
+            for w in g.successors(v).tolist():
+                if w in members or w == collection:
+                    continue
+                members.add(w)
+                kind = int(objects.kind[w])
+                if kind == KIND_OBJECT_ARRAY or (
+                        kind == KIND_INSTANCE and
+                        names[int(objects.class_index[w])].startswith(_COLLECTION_PACKAGES)):
+                    nxt.append(w)
+        frontier = nxt
+    return members

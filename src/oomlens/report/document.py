@@ -1,0 +1,130 @@
+"""The analysis report as one JSON document, ``oomlens.report/1``.
+
+``build_report`` runs every analysis on an opened heap and returns plain JSON data: the
+terminal and HTML renderings, the server and ``--fail-on`` all read this document, never the
+heap. The schema is ``schema/report-1.json`` (documented in docs/report-format.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from oomlens import __version__
+from oomlens.analysis import bitmaps, descriptors, threads
+from oomlens.analysis.app_code import AppPackages
+from oomlens.analysis.big_objects import find_big_objects
+from oomlens.analysis.clusters import find_clusters
+from oomlens.analysis.leaks import find_leaks
+from oomlens.analysis.oom_cause import (FILE_DESCRIPTORS, THREAD_LIMIT, UNKNOWN,
+                                        classify_oom_message)
+from oomlens.config import Settings
+from oomlens.ids import format_id
+
+SCHEMA = "oomlens.report/1"
+TOP_RETAINED = 20
+HISTOGRAM_ROWS = 50
+
+# Which sections answer each kind of OutOfMemoryError first.
+_SECTIONS_BY_CAUSE = {THREAD_LIMIT: ["threads"],
+                      FILE_DESCRIPTORS: ["file_descriptors", "threads"]}
+_HEAP_SECTIONS = ["leaks", "big_objects", "class_clusters", "bitmaps"]
+
+Step = Callable[[str], None]
+
+
+def oom_messages_in_dump(heap) -> list[str]:
+    """Messages of the OutOfMemoryError objects in the heap. HotSpot pre-allocates one error
+    per kind, so several distinct messages say nothing about which one was thrown."""
+    found = []
+    for index in heap.instance_indices("java.lang.OutOfMemoryError").tolist():
+        message = heap.field_value(index, "detailMessage")
+        text = message.as_string() if hasattr(message, "as_string") else None
+        if text and text not in found:
+            found.append(text)
+    return found
+
+
+def _oom_cause(heap, message: str | None) -> dict | None:
+    source = "option"
+    if message is None:
+        found = oom_messages_in_dump(heap)
+        if len(found) != 1:
+            return None if not found else {"kind": UNKNOWN, "runtime": None, "numbers": {},
+                                           "summary": "Several OutOfMemoryError messages are in "
+                                           "the dump; pass --oom-message to pick the one thrown.",
+                                           "message": "", "source": "dump",
+                                           "messages_in_dump": found, "look_first": _HEAP_SECTIONS}
+        message, source = found[0], "dump"
+    cause = classify_oom_message(message)
+    return {**cause.to_json(), "source": source,
+            "look_first": _SECTIONS_BY_CAUSE.get(cause.kind, _HEAP_SECTIONS)}
+
+
+def _dump_section(heap) -> dict:
+    s = heap.summary()
+    keys = ("file", "file_bytes", "hprof_bytes", "compression", "format", "runtime", "id_size",
+            "timestamp_ms", "heap_dump", "heap_dumps_in_file", "classes", "objects",
+            "gc_roots", "shallow_bytes", "reachable_bytes", "reachable_objects",
+            "unreachable_bytes", "by_reachability", "truncated", "warnings")
+    return {k: s[k] for k in keys}
+
+
+def _top_retained(heap) -> list[dict]:
+    tree, objects = heap.dominator_tree, heap.index.objects
+    return [{"object": format_id(int(objects.ids[i])), "class": heap.class_name_of(int(i)),
+             "shallow_bytes": int(objects.shallow[i]), "retained_bytes": int(tree.retained[i])}
+            for i in heap.top_dominators(TOP_RETAINED)]
+
+
+def _histogram(heap) -> list[dict]:
+    rows = sorted(heap.histogram(), key=lambda r: (-r["retained_bytes"], r["class"]))
+    return [{k: r[k] for k in ("class", "instances", "shallow_bytes", "retained_bytes")}
+            for r in rows[:HISTOGRAM_ROWS]]
+
+
+def build_report(heap, settings: Settings, oom_message: str | None = None,
+                 step: Step | None = None) -> dict:
+    """Analyse ``heap`` and return the report document. ``step(name)`` is called as each
+    phase starts (for progress display)."""
+    step = step or (lambda name: None)
+    app = AppPackages(settings.app_packages)
+    step("dominator tree")
+    heap.dominator_tree  # noqa: B018 - computed here so progress shows where time goes
+    step("leaks")
+    leaks = find_leaks(heap, settings.leak_rules, app, settings.max_traces,
+                       library_patterns=settings.library_leaks)
+    step("big objects")
+    big = find_big_objects(heap, leaks.finder, app, settings.big_object_bytes)
+    step("class clusters")
+    clusters = find_clusters(heap, leaks.finder, app, settings.cluster_min_instances,
+                             settings.cluster_min_bytes)
+    step("bitmaps, threads, descriptors")
+    bitmap_report = bitmaps.summarize_bitmaps(heap, large_bytes=settings.large_bitmap_bytes)
+    thread_groups = threads.group_threads(heap)
+    descriptor_report = descriptors.summarize_descriptors(heap)
+    step("report")
+    leak_groups = [g.to_json(heap) for g in leaks.leaks]
+    return {
+        "schema": SCHEMA,
+        "generator": {"name": "oomlens", "version": __version__},
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "dump": _dump_section(heap),
+        "settings": settings.to_json(),
+        "oom_cause": _oom_cause(heap, oom_message),
+        "summary": {"leaks": len(leak_groups),
+                    "leaking_objects": sum(g["instances"] + g["untraced_instances"]
+                                           for g in leak_groups),
+                    "leaked_bytes": sum(g["retained_bytes"] for g in leak_groups),
+                    "library_leaks": len(leaks.library_leaks), "big_objects": len(big),
+                    "class_clusters": len(clusters)},
+        "leaks": leak_groups,
+        "library_leaks": [g.to_json(heap) for g in leaks.library_leaks],
+        "big_objects": [b.to_json(heap) for b in big],
+        "class_clusters": [c.to_json() for c in clusters],
+        "bitmaps": bitmap_report.to_json(),
+        "threads": [t.to_json() for t in thread_groups],
+        "file_descriptors": descriptor_report.to_json(),
+        "top_retained": _top_retained(heap),
+        "histogram": _histogram(heap),
+    }

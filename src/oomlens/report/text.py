@@ -1,0 +1,209 @@
+"""The report for a terminal: the top of each section, leak traces drawn like LeakCanary's.
+
+Reads only the ``oomlens.report/1`` document. Every name comes from an untrusted dump, so all
+text goes through ``rich.markup.escape`` before it is printed.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from oomlens.report.units import human_bytes, plural
+
+ROWS = 10
+TRACES = 5
+
+
+def render_text(report: dict, console: Console, rows: int = ROWS, traces: int = TRACES) -> None:
+    """Print the report: cause first, then the sections that answer that cause."""
+    _header(report, console)
+    order = ["leaks", "library_leaks", "big_objects", "class_clusters", "bitmaps", "threads",
+             "file_descriptors", "top_retained"]
+    cause = report.get("oom_cause") or {}
+    first = [s for s in cause.get("look_first", []) if s in order]
+    for section in first + [s for s in order if s not in first]:
+        _SECTIONS[section](report, console, rows, traces)
+
+
+def _title(console: Console, text: str) -> None:
+    console.print()
+    console.print(f"[bold]{text}[/]")
+
+
+def _header(report: dict, console: Console) -> None:
+    d = report["dump"]
+    console.print(f"[bold]oomlens report[/] {escape(d['file'])}: {escape(d['runtime'])}, "
+                  f"{human_bytes(d['hprof_bytes'])} HPROF, {plural(d['objects'], 'object')}, "
+                  f"{human_bytes(d['reachable_bytes'])} strongly reachable")
+    cause = report.get("oom_cause")
+    if cause:
+        numbers = ", ".join(f"{k} {human_bytes(v) if k.endswith('bytes') else v}"
+                            for k, v in cause["numbers"].items())
+        console.print(f"OOM cause: [bold]{escape(cause['kind'])}[/] - {escape(cause['summary'])}"
+                      + (f" ({escape(numbers)})" if numbers else ""))
+        if cause.get("message"):
+            console.print(f"  message: {escape(cause['message'])}")
+    s = report["summary"]
+    console.print(f"Findings: {plural(s['leaks'], 'leak')} ({plural(s['leaking_objects'], 'object')}"
+                  f", {human_bytes(s['leaked_bytes'])}), {plural(s['library_leaks'], 'library leak')}"
+                  f", {plural(s['big_objects'], 'big object')}, "
+                  f"{plural(s['class_clusters'], 'class cluster')}")
+
+
+def _leaks(report: dict, console: Console, rows: int, traces: int, key: str = "leaks",
+           title: str = "Leaks") -> None:
+    groups = report[key]
+    _title(console, f"{title} ({len(groups)})" if groups else f"{title}: none")
+    for n, group in enumerate(groups[:traces], 1):
+        more = (f", {group['untraced_instances']} more not traced"
+                if group["untraced_instances"] else "")
+        console.print(f"{n}. [bold]{escape(group['class'])}[/]: "
+                      f"{plural(group['instances'], 'instance')}{more}, "
+                      f"{human_bytes(group['retained_bytes'])} retained - "
+                      f"{escape(group['reason'])} [dim]signature {group['signature']}[/]")
+        if group["library_leak"]:
+            lib = group["library_leak"]
+            console.print(f"   known platform leak {escape(lib['pattern'])}: "
+                          f"{escape(lib['description'])}")
+        for desc in group["watch_descriptions"]:
+            console.print(f"   LeakCanary: {escape(desc)}")
+        if group["traces"]:
+            _trace(console, group["traces"][0])
+    if len(groups) > traces:
+        console.print(f"... and {len(groups) - traces} more (see --format json or html)")
+
+
+def _library_leaks(report, console, rows, traces) -> None:
+    _leaks(report, console, rows, traces, "library_leaks", "Library leaks")
+
+
+def _trace(console: Console, trace: dict) -> None:
+    nodes = trace["nodes"]
+    pad = "     "
+    console.print(pad + "┬───")
+    console.print(pad + f"│ GC Root: {escape(', '.join(trace['root_kinds']) or 'class')}")
+    console.print(pad + "│")
+    for i, node in enumerate(nodes):
+        last = i == len(nodes) - 1
+        bar = " " if last else "│"
+        lead = "╰→ " if last else "├─ "
+        console.print(pad + lead + f"{escape(node['class'])} {node['kind']} {node['object']}")
+        verdict = {"yes": "YES", "no": "NO", "unknown": "UNKNOWN"}[node["leaking"]]
+        reason = f" ({escape(node['reason'])})" if node["reason"] else ""
+        console.print(pad + bar + f"    Leaking: {verdict}{reason}")
+        if last:
+            console.print(pad + bar + f"    Retaining {human_bytes(trace['retained_bytes'])}")
+            continue
+        ref = node["reference"]
+        owner = node["class"].removeprefix("class ").rsplit(".", 1)[-1]
+        sep = "" if ref["kind"] == "element" else "."
+        prefix = "static " if ref["kind"] == "static" else ""
+        line = f"    ↓ {prefix}{owner}{sep}{ref['name']}"
+        tag = f"  [dim](known platform leak {escape(ref['library_leak'])})[/]" \
+            if ref["library_leak"] else ""
+        console.print(pad + bar + escape(line) + tag)
+        if ref["suspect"]:
+            start = len(f"    ↓ {prefix}{owner}{sep}")
+            console.print(pad + bar + " " * start + "~" * len(ref["name"]))
+
+
+def _table(title: str, columns: list[tuple[str, str]]) -> Table:
+    t = Table(title=title, title_justify="left")
+    for name, justify in columns:
+        t.add_column(name, justify=justify, overflow="fold")
+    return t
+
+
+def _big_objects(report, console, rows, traces) -> None:
+    items = report["big_objects"]
+    if not items:
+        _title(console, "Big objects: none")
+        return
+    t = _table(f"Big objects ({len(items)})", [("object", "left"), ("class", "left"),
+                                               ("retained", "right"), ("held by", "left"),
+                                               ("nested", "right"), ("largest inside", "left")])
+    for b in items[:rows]:
+        inside = b["dominates"][0] if b["dominates"] else None
+        t.add_row(b["object"], escape(b["class"]), human_bytes(b["retained_bytes"]),
+                  escape(b["holder"] or "-"), str(len(b["nested"])),
+                  f"{escape(inside['class'])} {human_bytes(inside['retained_bytes'])}"
+                  if inside else "-")
+    console.print()
+    console.print(t)
+
+
+def _clusters(report, console, rows, traces) -> None:
+    items = report["class_clusters"]
+    if not items:
+        _title(console, "Class clusters: none")
+        return
+    t = _table(f"Class clusters ({len(items)})", [("class", "left"), ("instances", "right"),
+                                                  ("retained (set)", "right"),
+                                                  ("held by", "left")])
+    for c in items[:rows]:
+        owners = "; ".join(f"{o['instances']} by {o['holder']}" for o in c["owners"][:3])
+        t.add_row(escape(c["class"]), f"{c['instances']:,}", human_bytes(c["retained_bytes"]),
+                  escape(owners or "-"))
+    console.print()
+    console.print(t)
+
+
+def _bitmaps(report, console, rows, traces) -> None:
+    b = report["bitmaps"]
+    if not b.get("count"):
+        _title(console, "Bitmaps: none")
+        return
+    _title(console, f"Bitmaps: {b['count']}, {human_bytes(b['heap_pixel_bytes'])} of pixels in "
+                    f"the Java heap, {human_bytes(b['native_pixel_bytes'])} native (estimated)")
+    for big in b["large"][:rows]:
+        console.print(f"  {big['object']} {big['width']}x{big['height']} "
+                      f"{human_bytes(big['pixel_bytes'])} held by "
+                      f"{escape(', '.join(big['holders']) or '-')}")
+    for dup in b["duplicates"][:rows]:
+        console.print(f"  {dup['count']} identical {dup['width']}x{dup['height']} bitmaps, "
+                      f"{human_bytes(dup['wasted_bytes'])} wasted")
+
+
+def _threads(report, console, rows, traces) -> None:
+    groups = report["threads"]
+    total = sum(g["count"] for g in groups)
+    if not groups:
+        _title(console, "Threads: none")
+        return
+    t = _table(f"Threads ({total} in {len(groups)} name patterns)",
+               [("pattern", "left"), ("threads", "right"), ("held by", "left")])
+    for g in groups[:rows]:
+        holders = ", ".join(f"{name} ({n})" for name, n in list(g["holders"].items())[:3])
+        t.add_row(escape(g["pattern"]), str(g["count"]), escape(holders or "-"))
+    console.print()
+    console.print(t)
+
+
+def _descriptors(report, console, rows, traces) -> None:
+    fds = report["file_descriptors"]
+    if not fds.get("open"):
+        _title(console, "Open file descriptors: none")
+        return
+    t = _table(f"Open file descriptors ({fds['open']})",
+               [("owner class", "left"), ("count", "right"), ("held by", "left")])
+    for g in fds["by_owner"][:rows]:
+        holders = ", ".join(f"{name} ({n})" for name, n in list(g["holders"].items())[:3])
+        t.add_row(escape(g["owner_class"]), str(g["count"]), escape(holders or "-"))
+    console.print()
+    console.print(t)
+
+
+def _top_retained(report, console, rows, traces) -> None:
+    t = _table("Biggest objects (dominator tree)", [("object", "left"), ("class", "left"),
+                                                    ("retained", "right")])
+    for r in report["top_retained"][:rows]:
+        t.add_row(r["object"], escape(r["class"]), human_bytes(r["retained_bytes"]))
+    console.print()
+    console.print(t)
+
+
+_SECTIONS = {"leaks": _leaks, "library_leaks": _library_leaks, "big_objects": _big_objects,
+             "class_clusters": _clusters, "bitmaps": _bitmaps, "threads": _threads,
+             "file_descriptors": _descriptors, "top_retained": _top_retained}

@@ -1,0 +1,7 @@
+package android.app;
+
+import android.content.ContextWrapper;
+
+/** Stand-in for the Android framework class of the same name (fields only, no behaviour). */
+public class Application extends ContextWrapper {
+}

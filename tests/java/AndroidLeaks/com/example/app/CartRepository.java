@@ -1,0 +1,7 @@
+package com.example.app;
+
+import java.util.ArrayList;
+
+public class CartRepository {
+    public static ArrayList<Object> sObservers;
+}

@@ -1,0 +1,7 @@
+package com.example.app;
+
+import java.util.ArrayDeque;
+
+public class Prefetcher {
+    public static ArrayDeque<ArticleCell> sQueue;
+}

@@ -1,0 +1,7 @@
+package com.example.app;
+
+import androidx.fragment.app.Fragment;
+
+public class ProfileFragment extends Fragment {
+    public byte[] payload;
+}

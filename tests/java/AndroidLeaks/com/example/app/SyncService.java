@@ -1,0 +1,9 @@
+package com.example.app;
+
+import android.app.Service;
+
+public class SyncService extends Service {
+    public static SyncService sInstance;
+
+    public byte[] payload;
+}

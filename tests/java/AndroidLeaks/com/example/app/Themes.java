@@ -1,0 +1,5 @@
+package com.example.app;
+
+public class Themes {
+    public static PreviewView sPreview;
+}

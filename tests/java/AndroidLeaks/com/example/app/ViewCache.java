@@ -1,0 +1,5 @@
+package com.example.app;
+
+public class ViewCache {
+    public static BannerView sBanner;
+}

@@ -1,0 +1,7 @@
+package com.example.app;
+
+import android.os.MessageQueue;
+
+public class Workers {
+    public static MessageQueue sQueue;
+}

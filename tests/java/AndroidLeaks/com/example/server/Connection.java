@@ -1,0 +1,7 @@
+package com.example.server;
+
+public class Connection {
+    public boolean closed;
+    public String state;
+    public Object owner;
+}

@@ -1,0 +1,7 @@
+package com.example.server;
+
+import java.util.ArrayList;
+
+public class ConnectionPool {
+    public static ArrayList<Connection> sAll;
+}

@@ -1,0 +1,5 @@
+package com.example.server;
+
+public class Session {
+    public Object owner;
+}

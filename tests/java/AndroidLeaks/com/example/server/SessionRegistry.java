@@ -1,0 +1,5 @@
+package com.example.server;
+
+public class SessionRegistry {
+    public static Session[] sSessions;
+}
