@@ -3,9 +3,10 @@
 #   visualvm     - VisualVM's heap library, the reference for the differential tests
 #   hprof-conv   - converts Android dumps to the standard format (restore tests)
 #   proguard-cli - obfuscates a test program and writes its mapping (retrace tests)
+#   chromium     - headless browser that loads the HTML report (browser tests)
 #   a JDK        - javac/java compile and dump the test programs
 set -euo pipefail
-packages=(visualvm hprof-conv proguard-cli)
+packages=(visualvm hprof-conv proguard-cli chromium)
 command -v javac >/dev/null || packages+=(default-jdk-headless)
 missing=()
 for p in "${packages[@]}"; do

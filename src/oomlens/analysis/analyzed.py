@@ -9,8 +9,8 @@ from functools import cached_property
 import numpy as np
 
 from oomlens.analysis import reachability
-from oomlens.analysis.class_retained import (dominator_children, retained_by_class,
-                                             retained_of_set)
+from oomlens.analysis.class_retained import (dominator_children, instance_totals,
+                                             retained_by_class, retained_of_set)
 from oomlens.analysis.dominators import DominatorTree, compute_dominators
 from oomlens.analysis.paths import (PathStep, path_from_root, root_kind_code,
                                     shortest_path_parents)
@@ -89,6 +89,13 @@ class AnalyzedHeap(Heap):
                                  self.index.objects.kind, self.dominator_tree.retained,
                                  len(self.index.classes))
 
+    @cached_property
+    def instance_totals(self) -> tuple[np.ndarray, np.ndarray]:
+        """(instances, shallow bytes) per class index; class objects are not counted."""
+        objs = self.index.objects
+        return instance_totals(objs.class_index, objs.kind, objs.shallow,
+                               len(self.index.classes))
+
     # -- per object --------------------------------------------------------------------------
     def _index(self, obj: HeapObject | int | str) -> int:
         """The methods below take an object, its id (an int, as the dump writes it) or its id
@@ -129,21 +136,21 @@ class AnalyzedHeap(Heap):
         top = top[order]
         return top[:limit] if limit is not None else top
 
-    def histogram(self) -> list[dict]:
-        """Per class: instances, shallow bytes and retained bytes of the instances as a set.
+    def histogram(self, top_retained: int | None = None) -> list[dict]:
+        """Per class: instances, shallow bytes and retained bytes of the instances as a set;
+        with ``top_retained``, only that many classes, biggest retained size first.
 
         Class objects are not counted as instances of java.lang.Class (as in VisualVM: that row
         holds only real java.lang.Class instances, such as the primitive type mirrors); they
         are summed apart by ``class_objects_summary``."""
-        objs = self.index.objects
-        n_classes = len(self.index.classes)
-        not_class = objs.kind != KIND_CLASS
-        index = objs.class_index[not_class]
-        counts = np.bincount(index, minlength=n_classes)
-        shallow = np.bincount(index, weights=objs.shallow[not_class], minlength=n_classes)
+        counts, shallow = self.instance_totals
         retained = self.class_retained
+        chosen = np.nonzero(counts)[0]
+        if top_retained is not None:
+            order = np.lexsort((chosen, -retained[chosen]))[:top_retained]
+            chosen = chosen[order]
         rows = []
-        for k in np.nonzero(counts)[0]:
+        for k in chosen:
             rows.append({"class": self.index.classes.names[k], "class_index": int(k),
                          "class_id": format_id(int(self.index.classes.ids[k])),
                          "instances": int(counts[k]), "shallow_bytes": int(shallow[k]),

@@ -89,30 +89,59 @@ def retained_of_groups(children: tuple[np.ndarray, np.ndarray], groups: list[lis
                        retained: np.ndarray) -> np.ndarray:
     """Retained bytes of several disjoint sets of objects (lists of indices), each taken
     together, in one walk of the dominator tree."""
+    if not groups:
+        return np.zeros(0, np.int64)
     group = np.full(len(retained), -1, np.int32)
     for g, members in enumerate(groups):
         group[np.asarray(members, np.int64)] = g
-    return _retained_by_group(*children, group, retained, len(retained), max(len(groups), 1))
+    return _retained_by_group(*children, group, retained, len(retained), len(groups))
 
 
 @njit(cache=True)
-def dominated_by(begin, children, members, n):
-    """Mask of the objects some member dominates (members included): the retained set."""
-    inside = np.zeros(n, np.bool_)
+def instance_totals(class_index, kind, shallow, n_classes):
+    """Instances and shallow bytes per class, class objects left out (one pass)."""
+    counts = np.zeros(n_classes, np.int64)
+    sizes = np.zeros(n_classes, np.int64)
+    for i in range(len(class_index)):
+        if kind[i] != KIND_CLASS:
+            counts[class_index[i]] += 1
+            sizes[class_index[i]] += shallow[i]
+    return counts, sizes
+
+
+@njit(cache=True)
+def nested_bytes(begin, children, class_index, kind, slot, shallow, n, n_groups):
+    """``inside[c, d]``: shallow bytes of the instances of class slot ``c`` that an instance
+    of class slot ``d`` dominates (``d != c``): how much of one class's set lives in another's
+    retained set (``slot``: class index -> slot, -1 for classes not asked about). Returns also
+    the instances' shallow bytes per slot. One walk of the dominator tree, counting the open
+    ancestors of each slot."""
+    inside = np.zeros((n_groups, n_groups), np.int64)
+    totals = np.zeros(n_groups, np.int64)
+    open_count = np.zeros(n_groups, np.int32)
     stack = np.empty(n + 1, np.int32)
-    for m in range(n):
-        if not members[m] or inside[m]:
-            continue
-        top = 0
-        stack[0] = m
-        inside[m] = True
-        while top >= 0:
-            v = stack[top]
+    cursor = np.empty(n + 1, np.int64)
+    top = 0
+    stack[0] = n
+    cursor[0] = begin[n]
+    while top >= 0:
+        v = stack[top]
+        e = cursor[top]
+        if e < begin[v + 1]:
+            cursor[top] = e + 1
+            w = children[e]
+            c = slot[class_index[w]] if kind[w] != KIND_CLASS else -1
+            if c >= 0:
+                totals[c] += shallow[w]
+                for d in range(n_groups):
+                    if d != c and open_count[d] > 0:
+                        inside[c, d] += shallow[w]
+                open_count[c] += 1
+            top += 1
+            stack[top] = w
+            cursor[top] = begin[w]
+        else:
+            if v != n and kind[v] != KIND_CLASS and slot[class_index[v]] >= 0:
+                open_count[slot[class_index[v]]] -= 1
             top -= 1
-            for e in range(begin[v], begin[v + 1]):
-                w = children[e]
-                if not inside[w]:
-                    inside[w] = True
-                    top += 1
-                    stack[top] = w
-    return inside
+    return inside, totals

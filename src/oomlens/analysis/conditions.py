@@ -130,8 +130,9 @@ class _Parser:
         if self._peek() == ("op", "("):
             self._take()
             node = self._or()
-            if self._take() != ("op", ")"):
+            if self._peek() != ("op", ")"):
                 raise ConditionError(f"missing ')' in condition {self.text!r}")
+            self._take()
             return node
         return self._comparison()
 
@@ -145,7 +146,8 @@ class _Parser:
             raise ConditionError(f"expected one of {' '.join(sorted(_COMPARISONS))} after "
                                  f"{path!r} in condition {self.text!r}")
         value = self._literal()
-        if op not in ("==", "!=") and not isinstance(value, int | float):
+        if op not in ("==", "!=") and (isinstance(value, bool)
+                                       or not isinstance(value, int | float)):
             raise ConditionError(f"{op} needs a number in condition {self.text!r}")
         return Comparison(tuple(path.split(".")), op, value)
 

@@ -39,14 +39,17 @@ FROM_ROOT = -2
 
 @njit(cache=True)
 def deferred_bfs(begin, targets, edge_state, roots, late_roots, n):
-    """Parents on paths minimising (deferred edges, length). Returns (parent, level): level is
-    the number of deferred steps on the path (0: ordinary; late roots count as one)."""
+    """Parents on paths minimising (deferred edges, length): FROM_ROOT for the roots,
+    NO_PARENT for objects no path reaches. Each level is a breadth-first search over ordinary
+    edges; the deferred edges it meets seed the next level."""
     parent = np.full(n, -1, np.int32)
-    level = np.zeros(n, np.int8)
     queue = np.empty(n, np.int32)
-    pending_src = np.empty(16, np.int32)
-    pending_dst = np.empty(16, np.int32)
-    n_pending = 0
+    n_deferred = 0
+    for e in range(len(edge_state)):
+        if edge_state[e] == 1:
+            n_deferred += 1
+    pending_src = np.empty(n_deferred, np.int32)  # each deferred edge is met at most once
+    pending_dst = np.empty(n_deferred, np.int32)
     tail = 0
     for r in roots:
         if parent[r] == -1:
@@ -54,8 +57,9 @@ def deferred_bfs(begin, targets, edge_state, roots, late_roots, n):
             queue[tail] = r
             tail += 1
     head = 0
-    current = 0
-    while True:
+    level = 0
+    while head < tail:
+        n_pending = 0
         while head < tail:
             v = queue[head]
             head += 1
@@ -66,38 +70,26 @@ def deferred_bfs(begin, targets, edge_state, roots, late_roots, n):
                 state = edge_state[e]
                 if state == 0:
                     parent[w] = v
-                    level[w] = current
                     queue[tail] = w
                     tail += 1
                 elif state == 1:
-                    if n_pending == len(pending_src):
-                        pending_src = np.concatenate((pending_src, np.empty_like(pending_src)))
-                        pending_dst = np.concatenate((pending_dst, np.empty_like(pending_dst)))
                     pending_src[n_pending] = v
                     pending_dst[n_pending] = w
                     n_pending += 1
-        current += 1
-        added = 0
-        if current == 1:
+        level += 1
+        if level == 1:
             for r in late_roots:
                 if parent[r] == -1:
                     parent[r] = -2
-                    level[r] = 1
                     queue[tail] = r
                     tail += 1
-                    added += 1
         for i in range(n_pending):
             w = pending_dst[i]
             if parent[w] == -1:
                 parent[w] = pending_src[i]
-                level[w] = min(current, 127)
                 queue[tail] = w
                 tail += 1
-                added += 1
-        n_pending = 0
-        if added == 0 and head == tail:
-            break
-    return parent, level
+    return parent
 
 
 @dataclass
@@ -170,7 +162,7 @@ class LeakPathFinder:
         classes = np.nonzero((heap.index.objects.kind == KIND_CLASS) & reachable)[0]
         early = np.union1d(early, classes).astype(np.int32)
         late = np.setdiff1d(late, early).astype(np.int32)
-        self.parent, self.level = deferred_bfs(g.begin, g.targets, self.edge_state, early, late,
+        self.parent = deferred_bfs(g.begin, g.targets, self.edge_state, early, late,
                                                heap.object_count)
 
     def is_reachable(self, index: int) -> bool:

@@ -67,9 +67,9 @@ def describe_reference(heap, holder: int, target: int) -> tuple[str, str]:
     kind = int(heap.index.objects.kind[holder])
     h = heap.object_at(holder)
     if kind == KIND_INSTANCE:
-        for name, value in h.fields():
-            if getattr(value, "index", None) == target:
-                return name, "field"
+        name = _field_holding(heap, holder, int(heap.index.objects.ids[target]))
+        if name is not None:
+            return name, "field"
         if h.klass.class_object is not None and h.klass.class_object.index == target:
             return "<class>", "class"
     elif kind == KIND_OBJECT_ARRAY:
@@ -90,6 +90,22 @@ def describe_reference(heap, holder: int, target: int) -> tuple[str, str]:
             if loader is not None and loader.index == target:
                 return "<classloader>", "classloader"
     return "<reference>", "unknown"
+
+
+def _field_holding(heap, holder: int, target_id: int) -> str | None:
+    """The instance field of ``holder`` whose value is ``target_id`` (read straight from the
+    record: naming the steps of thousands of paths must not build objects per field)."""
+    objects = heap.index.objects
+    id_size = heap.id_size
+    start = int(objects.offset[holder]) + data_offset(KIND_INSTANCE, id_size)
+    end = start + int(objects.length[holder])
+    data = heap.index.file.data
+    wanted = (target_id & ((1 << (8 * id_size)) - 1)).to_bytes(id_size, "big")
+    for name, (code, offset) in heap.field_slots(int(objects.class_index[holder])).items():
+        if code == C.TYPE_OBJECT and start + offset + id_size <= end and \
+                bytes(data[start + offset:start + offset + id_size]) == wanted:
+            return name
+    return None
 
 
 def _element_slot(heap, array: int, target_id: int) -> int:

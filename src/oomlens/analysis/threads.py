@@ -12,23 +12,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from oomlens.hprof.scan import KIND_OBJECT_ARRAY
+from oomlens.analysis.owners import holder_classes
 
 _DIGITS = re.compile(r"\d+")
 SAMPLE_NAMES = 5
-# Between a thread and its owner there are often collections: passed through.
-_CONTAINER = re.compile(
-    r"^java\.util\.(ArrayList|LinkedList|HashMap|HashSet|LinkedHashMap|LinkedHashSet|Vector|"
-    r"ArrayDeque|TreeMap|TreeSet|IdentityHashMap|WeakHashMap|Collections\$\w+|"
-    r"concurrent\.(ConcurrentHashMap|CopyOnWriteArrayList|CopyOnWriteArraySet|"
-    r"ConcurrentLinkedQueue|LinkedBlockingQueue|ArrayBlockingQueue))(\$\w+)?$")
 # Bookkeeping that references threads without owning them: the VM's thread groups, and the
 # state of locks and latches (owner threads, wait queues of parked threads).
 _BOOKKEEPING = re.compile(r"^(java\.lang\.ThreadGroup|java\.lang\.Thread\[\]|"
                           r"java\.util\.concurrent\.locks\..*)$")
-_MAX_HOPS = 4
 
 
 def name_pattern(name: str) -> str:
@@ -53,48 +44,10 @@ def thread_name(thread) -> str:
     return text if text is not None else "<unnamed>"
 
 
-def _referrers_of(heap, targets: np.ndarray) -> dict[int, list[int]]:
-    """Objects referencing each target (strong edges), from one pass over the edge list."""
-    g = heap.index.graph
-    hit = np.isin(g.targets, targets)
-    edges = np.nonzero(hit)[0]
-    sources = np.searchsorted(g.begin, edges, side="right") - 1
-    referrers: dict[int, list[int]] = {}
-    for src, dst in zip(sources.tolist(), g.targets[edges].tolist()):
-        referrers.setdefault(dst, []).append(src)
-    return referrers
-
-
-def _holders(heap, thread: int, referrers: dict[int, list[int]]) -> set[str]:
-    """Classes of the first owners above a thread: its referrers, looking through collections
-    and object arrays (a few hops at most), ignoring the VM's thread bookkeeping."""
-    found: set[str] = set()
-    frontier, seen = [thread], {thread}
-    for _ in range(_MAX_HOPS):
-        containers = []
-        for obj in frontier:
-            for ref in referrers.get(obj, []):
-                if ref in seen:
-                    continue
-                seen.add(ref)
-                name = heap.class_name_of(ref)
-                if _BOOKKEEPING.match(name):
-                    continue
-                if heap.index.objects.kind[ref] == KIND_OBJECT_ARRAY or _CONTAINER.match(name):
-                    containers.append(ref)
-                else:
-                    found.add(name)
-        if not containers:
-            break
-        frontier = containers
-        referrers.update(_referrers_of(heap, np.array(containers, np.int32)))
-    return found
-
-
 def group_threads(heap) -> list[ThreadGroupSummary]:
     """Threads (java.lang.Thread and subclasses) grouped by name pattern, biggest group first."""
     threads = heap.instance_indices("java.lang.Thread")
-    referrers = _referrers_of(heap, threads.astype(np.int32))
+    holders = holder_classes(heap, threads, ignore=_BOOKKEEPING.match)
     groups: dict[str, ThreadGroupSummary] = {}
     holder_counts: dict[str, Counter] = {}
     for index in threads.tolist():
@@ -104,7 +57,7 @@ def group_threads(heap) -> list[ThreadGroupSummary]:
         group.count += 1
         if len(group.names) < SAMPLE_NAMES:
             group.names.append(name)
-        holder_counts.setdefault(pattern, Counter()).update(_holders(heap, index, referrers))
+        holder_counts.setdefault(pattern, Counter()).update(holders[index])
     for pattern, group in groups.items():
         group.holders = dict(holder_counts[pattern].most_common())
     return sorted(groups.values(), key=lambda g: (-g.count, g.pattern))

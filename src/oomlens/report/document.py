@@ -16,8 +16,7 @@ from oomlens.analysis.app_code import AppPackages
 from oomlens.analysis.big_objects import find_big_objects
 from oomlens.analysis.clusters import find_clusters
 from oomlens.analysis.leaks import find_leaks
-from oomlens.analysis.oom_cause import (FILE_DESCRIPTORS, THREAD_LIMIT, UNKNOWN,
-                                        classify_oom_message)
+from oomlens.analysis.oom_cause import FILE_DESCRIPTORS, THREAD_LIMIT, classify_oom_message
 from oomlens.config import Settings
 from oomlens.ids import format_id
 
@@ -33,32 +32,14 @@ _HEAP_SECTIONS = ["leaks", "big_objects", "class_clusters", "bitmaps"]
 Step = Callable[[str], None]
 
 
-def oom_messages_in_dump(heap) -> list[str]:
-    """Messages of the OutOfMemoryError objects in the heap. HotSpot pre-allocates one error
-    per kind, so several distinct messages say nothing about which one was thrown."""
-    found = []
-    for index in heap.instance_indices("java.lang.OutOfMemoryError").tolist():
-        message = heap.field_value(index, "detailMessage")
-        text = message.as_string() if hasattr(message, "as_string") else None
-        if text and text not in found:
-            found.append(text)
-    return found
-
-
-def _oom_cause(heap, message: str | None) -> dict | None:
-    source = "option"
+def _oom_cause(message: str | None) -> dict | None:
+    """The classified message, when one was given. The dump itself does not say which error
+    was thrown: the VMs pre-allocate OutOfMemoryError objects (HotSpot one per kind, Dalvik
+    one reading "[memory exhausted]"), so the messages found in a heap prove nothing."""
     if message is None:
-        found = oom_messages_in_dump(heap)
-        if len(found) != 1:
-            return None if not found else {"kind": UNKNOWN, "runtime": None, "numbers": {},
-                                           "summary": "Several OutOfMemoryError messages are in "
-                                           "the dump; pass --oom-message to pick the one thrown.",
-                                           "message": "", "source": "dump",
-                                           "messages_in_dump": found, "look_first": _HEAP_SECTIONS}
-        message, source = found[0], "dump"
+        return None
     cause = classify_oom_message(message)
-    return {**cause.to_json(), "source": source,
-            "look_first": _SECTIONS_BY_CAUSE.get(cause.kind, _HEAP_SECTIONS)}
+    return {**cause.to_json(), "look_first": _SECTIONS_BY_CAUSE.get(cause.kind, _HEAP_SECTIONS)}
 
 
 def _dump_section(heap) -> dict:
@@ -78,9 +59,8 @@ def _top_retained(heap) -> list[dict]:
 
 
 def _histogram(heap) -> list[dict]:
-    rows = sorted(heap.histogram(), key=lambda r: (-r["retained_bytes"], r["class"]))
     return [{k: r[k] for k in ("class", "instances", "shallow_bytes", "retained_bytes")}
-            for r in rows[:HISTOGRAM_ROWS]]
+            for r in heap.histogram(top_retained=HISTOGRAM_ROWS)]
 
 
 def build_report(heap, settings: Settings, oom_message: str | None = None,
@@ -111,7 +91,7 @@ def build_report(heap, settings: Settings, oom_message: str | None = None,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "dump": _dump_section(heap),
         "settings": settings.to_json(),
-        "oom_cause": _oom_cause(heap, oom_message),
+        "oom_cause": _oom_cause(oom_message),
         "summary": {"leaks": len(leak_groups),
                     "leaking_objects": sum(g["instances"] + g["untraced_instances"]
                                            for g in leak_groups),

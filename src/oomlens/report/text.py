@@ -156,7 +156,7 @@ def _bitmaps(report, console, rows, traces) -> None:
         _title(console, "Bitmaps: none")
         return
     _title(console, f"Bitmaps: {b['count']}, {human_bytes(b['heap_pixel_bytes'])} of pixels in "
-                    f"the Java heap, {human_bytes(b['native_pixel_bytes'])} native (estimated)")
+                    f"the Java heap, {human_bytes(b['native_pixel_bytes_estimated'])} native (estimated)")
     for big in b["large"][:rows]:
         console.print(f"  {big['object']} {big['width']}x{big['height']} "
                       f"{human_bytes(big['pixel_bytes'])} held by "
