@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SAMPLES := tests/data/dalvik_leak_service_binder.hprof.gz tests/data/openjdk_jdk11_04_x64.hprof.gz
 
-.PHONY: run test system-deps bench clean
+.PHONY: run test system-deps bench bench-analyze clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,7 @@ run: $(STAMP)
 	@for dump in $(SAMPLES); do \
 	  echo "== $$dump"; \
 	  $(BIN)/oomlens info $$dump && \
-	  $(BIN)/oomlens dominators $$dump --top 10 && \
-	  $(BIN)/oomlens histogram $$dump --top 10 || exit $$?; \
+	  $(BIN)/oomlens analyze $$dump || exit $$?; \
 	done
 
 system-deps:
@@ -31,6 +30,9 @@ test: system-deps $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/dominators_vs_visualvm.py
+
+bench-analyze: $(STAMP)
+	$(BIN)/python bench/analyze_vs_dominators.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

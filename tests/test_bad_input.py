@@ -4,6 +4,7 @@ memory beyond what the file size explains. A property-based test mutates real du
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import resource
 import struct
@@ -16,6 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import oomlens
+from oomlens.config import Settings
+from oomlens.report.document import build_report
 from conftest import DATA
 from hprof_builder import HprofBuilder, minimal_heap
 from oomlens.hprof import constants as C
@@ -227,6 +230,9 @@ def analyse_everything(path: Path) -> None:
             obj = heap.object_at(int(i))
             assert heap.path_to(obj) is not None  # a top dominator is strongly reachable
             obj.fields()
+        # the whole report, with thresholds low enough that every finder has work to do
+        json.dumps(build_report(heap, Settings(big_object_bytes=1024, cluster_min_instances=2,
+                                               cluster_min_bytes=1024, large_bitmap_bytes=0)))
 
 
 @st.composite

@@ -240,3 +240,17 @@ def test_leakcanary_sample_dump(open_dump):
     assert root["class"] == "class com.example.leakcanary.LeakyService"
     assert root["reference"]["kind"] == "static"
     assert root["reference"]["name"] == "leakAllTheBinders"
+
+
+def test_big_object_and_cluster_signatures_are_stable(reports):
+    def big(report):
+        return {b["class"]: b["signature"] for b in report["big_objects"]}
+
+    def clusters(report):
+        return {c["class"]: c["signature"] for c in report["class_clusters"]}
+
+    assert big(reports["a"]) == big(reports["b"])
+    assert clusters(reports["a"]) == clusters(reports["b"])
+    # in c the DetailActivity hangs from another static field: another holder, another bug
+    assert big(reports["a"])["com.example.app.DetailActivity"] != \
+        big(reports["c"])["com.example.app.DetailActivity"]

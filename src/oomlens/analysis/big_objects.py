@@ -17,7 +17,7 @@ import numpy as np
 
 from oomlens.analysis.app_code import AppPackages
 from oomlens.analysis.signatures import big_object_signature
-from oomlens.analysis.traces import TraceNode, build_path_nodes
+from oomlens.analysis.traces import TraceNode, build_path_nodes, path_root_kinds
 from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE
 from oomlens.ids import format_id
 
@@ -51,6 +51,7 @@ class BigObject:
                 "class": self.class_name, "retained_bytes": self.retained_bytes,
                 "shallow_bytes": self.shallow_bytes, "holder": self.holder,
                 "accumulation_point": brief(self.accumulation_point),
+                "root_kinds": path_root_kinds(heap, self.path[0].index),
                 "path": [n.to_json() for n in self.path],
                 "dominates": [brief(i) for i in self.dominates],
                 "nested": [n.to_json(heap) for n in self.nested]}
@@ -104,7 +105,9 @@ def find_big_objects(heap, finder, app: AppPackages, min_bytes: int = 1 << 20,
     """Big objects, biggest first, nested ones folded under their reported dominator."""
     tree = heap.dominator_tree
     retained = tree.retained
-    candidates = np.nonzero((retained >= min_bytes) & (tree.idom != -1))[0]
+    # Class objects are not big objects: each static field's value is judged on its own.
+    candidates = np.nonzero((retained >= min_bytes) & (tree.idom != -1)
+                            & (heap.index.objects.kind != KIND_CLASS))[0]
     largest, in_classes = _children_stats(heap, candidates)
     sizes = retained[candidates]
     # A class loader's list of classes holds every static field of the app: not an object

@@ -17,23 +17,23 @@ from oomlens.hprof.scan import KIND_CLASS
 @njit(cache=True)
 def dominator_children(idom, n):
     """Children of each object in the dominator tree (CSR); the virtual root is slot ``n``."""
-    count = np.zeros(n + 2, np.int64)
+    begin = np.zeros(n + 2, np.int64)
     for v in range(n):
         d = idom[v]
-        if d == -1:
-            continue
-        parent = n if d == -2 else d
-        count[parent + 1] += 1
-    begin = np.cumsum(count)
-    pos = begin[:-1].copy()
-    children = np.empty(begin[-1], np.int32)
-    for v in range(n):
+        if d != -1:
+            begin[(n if d == -2 else d) + 1] += 1
+    for i in range(n + 1):
+        begin[i + 1] += begin[i]
+    children = np.empty(begin[n + 1], np.int32)
+    for v in range(n):  # the starts serve as fill cursors, then shift back by one slot
         d = idom[v]
-        if d == -1:
-            continue
-        parent = n if d == -2 else d
-        children[pos[parent]] = v
-        pos[parent] += 1
+        if d != -1:
+            parent = n if d == -2 else d
+            children[begin[parent]] = v
+            begin[parent] += 1
+    for i in range(n + 1, 0, -1):
+        begin[i] = begin[i - 1]
+    begin[0] = 0
     return begin, children
 
 

@@ -42,20 +42,14 @@ def _never(_name: str) -> bool:
 
 def referrers_by_target(heap, targets: Iterable[int] | np.ndarray) -> dict[int, list[int]]:
     """For each target index, the indices of the objects holding a strong reference to it
-    (a referrer appears once per reference). One pass over the edge list serves all targets;
-    targets nothing references map to an empty list, so callers can tell "none" from "not
-    asked"."""
+    (a referrer appears once per reference), from the heap's reverse edge index; targets
+    nothing references map to an empty list, so callers can tell "none" from "not asked"."""
     targets = np.unique(np.fromiter(targets, np.int64)).astype(np.int32)
     referrers: dict[int, list[int]] = {int(t): [] for t in targets.tolist()}
     if not len(targets):
         return referrers
-    g = heap.index.graph
-    wanted = np.zeros(heap.object_count, np.bool_)
-    wanted[targets] = True
-    edges = np.nonzero(wanted[g.targets])[0]  # a lookup per edge: no sort of the edge list
-    sources = np.searchsorted(g.begin, edges, side="right") - 1
-    for src, dst in zip(sources.tolist(), g.targets[edges].tolist()):
-        referrers[dst].append(src)
+    for target in referrers:
+        referrers[target] = heap.referrers_of(target).tolist()
     return referrers
 
 

@@ -32,10 +32,20 @@ class Reachability:
 
     def summary(self, shallow: np.ndarray) -> dict[str, dict[str, int]]:
         """Objects and shallow bytes per reachability level."""
-        counts = np.bincount(self.level, minlength=UNREACHABLE + 1)
-        sizes = np.bincount(self.level, weights=shallow, minlength=UNREACHABLE + 1)
+        counts, sizes = _level_totals(self.level, shallow, UNREACHABLE + 1)
         return {LEVEL_NAMES[k]: {"objects": int(counts[k]), "bytes": int(sizes[k])}
                 for k in LEVEL_NAMES}
+
+
+@njit(cache=True)
+def _level_totals(level, shallow, n_levels):
+    """Objects and bytes per level without widening the int8 levels into a temporary."""
+    counts = np.zeros(n_levels, np.int64)
+    sizes = np.zeros(n_levels, np.int64)
+    for i in range(len(level)):
+        counts[level[i]] += 1
+        sizes[level[i]] += shallow[i]
+    return counts, sizes
 
 
 @njit(cache=True)

@@ -16,6 +16,7 @@ from oomlens.analysis.inspectors import LEAKING, NOT_LEAKING, UNKNOWN, Inspector
 from oomlens.analysis.leak_paths import LeakPathFinder
 from oomlens.analysis.paths import describe_reference, root_kinds_of
 from oomlens.heap.objects import KIND_NAMES
+from oomlens.hprof.scan import KIND_CLASS
 from oomlens.ids import format_id
 
 
@@ -79,6 +80,16 @@ def short_name(class_name: str) -> str:
     return class_name.rsplit(".", 1)[-1]
 
 
+def path_root_kinds(heap, first: int) -> list[str]:
+    """GC root kinds of a path's first object; ``["class"]`` for a class object that is no GC
+    root of its own (on a JVM, app classes hang from their class loader: paths start at the
+    class, whose static field is the reference that matters; see ``leak_paths.py``)."""
+    kinds = root_kinds_of(heap, first)
+    if not kinds and heap.index.objects.kind[first] == KIND_CLASS:
+        return ["class"]
+    return kinds
+
+
 def build_path_nodes(heap, chain: list[int], app: AppPackages,
                      finder: LeakPathFinder | None = None) -> list[TraceNode]:
     """Nodes along ``chain`` (root first), each with the reference it holds the next one by;
@@ -108,7 +119,7 @@ def build_trace(heap, chain: list[int], inspector: Inspector, finder: LeakPathFi
         else:
             node.verdict, node.reason = inspector.judge(node.index)
     _propagate_verdicts(nodes)
-    return LeakTrace(chain[-1], root_kinds_of(heap, chain[0]), nodes,
+    return LeakTrace(chain[-1], path_root_kinds(heap, chain[0]), nodes,
                      int(heap.dominator_tree.retained[chain[-1]]))
 
 

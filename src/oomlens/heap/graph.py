@@ -176,3 +176,25 @@ def build_graph(data: np.ndarray, id_size: int, objects: ObjectTable, classes: C
     return Graph(begin=begin, targets=targets, weak_source=weak_source[:nweak].copy(),
                  weak_target=weak_target[:nweak].copy(), weak_kind=weak_kind[:nweak].copy(),
                  missing_references=int(missing[0]))
+
+
+@njit(cache=True)
+def reverse_edges(begin, targets, n):
+    """The graph's edges by target (CSR): the referrers of object ``t`` are
+    ``sources[rbegin[t]:rbegin[t + 1]]``, one entry per reference. A counting sort in place
+    (the start offsets double as fill cursors, then shift back by one slot)."""
+    rbegin = np.zeros(n + 1, begin.dtype)
+    for e in range(len(targets)):
+        rbegin[targets[e] + 1] += 1
+    for t in range(n):
+        rbegin[t + 1] += rbegin[t]
+    sources = np.empty(len(targets), np.int32)
+    for v in range(n):
+        for e in range(begin[v], begin[v + 1]):
+            t = targets[e]
+            sources[rbegin[t]] = v
+            rbegin[t] += 1
+    for t in range(n, 0, -1):
+        rbegin[t] = rbegin[t - 1]
+    rbegin[0] = 0
+    return rbegin, sources

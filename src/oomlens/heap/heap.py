@@ -14,6 +14,7 @@ import numpy as np
 
 from oomlens.errors import ObjectNotFoundError
 from oomlens.ids import format_id, parse_id
+from oomlens.heap.graph import reverse_edges
 from oomlens.heap.index import HeapIndex, build_heap_index
 from oomlens.heap.layout import instance_sizes
 from oomlens.heap.objects import KIND_NAMES
@@ -139,6 +140,17 @@ class Heap:
 
     def class_index_of_class_object(self, index: int) -> int:
         return self.index.classes.find_by_id(int(self.index.objects.ids[index]))
+
+    @cached_property
+    def referrer_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rbegin, sources): who references each object over strong edges, built on first
+        use (holder searches walk upwards from many objects, hop by hop)."""
+        g = self.index.graph
+        return reverse_edges(g.begin, g.targets, self.object_count)
+
+    def referrers_of(self, index: int) -> np.ndarray:
+        rbegin, sources = self.referrer_index
+        return sources[rbegin[index]:rbegin[index + 1]]
 
     # -- names -----------------------------------------------------------------------------
     def field_name(self, field_slot: int) -> str:

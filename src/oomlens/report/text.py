@@ -83,7 +83,7 @@ def _trace(console: Console, trace: dict) -> None:
     nodes = trace["nodes"]
     pad = "     "
     console.print(pad + "┬───")
-    console.print(pad + f"│ GC Root: {escape(', '.join(trace['root_kinds']) or 'class')}")
+    console.print(pad + f"│ GC Root: {escape(', '.join(trace['root_kinds']))}")
     console.print(pad + "│")
     for i, node in enumerate(nodes):
         last = i == len(nodes) - 1
