@@ -55,3 +55,15 @@ def dump_program(name: str, out_dir: Path, jvm_options=DEFAULT_JVM_OPTIONS,
         if result.returncode != 0 or not dump.exists():
             raise RuntimeError(f"{name} failed ({result.returncode}): {result.stderr[-2000:]}")
     return dump
+
+
+def read_facts(dump: Path) -> dict[str, int]:
+    """What a program (tests/java/Resources) wrote about itself next to its dump: NAME.facts,
+    ``key=value`` lines, for facts a test cannot see in the heap (file descriptor numbers)."""
+    lines = Path(f"{dump}.facts").read_text().splitlines()
+    return {key: int(value) for key, value in (line.split("=", 1) for line in lines)}
+
+
+def list_elements(array_list) -> list:
+    """The elements of a java.util.ArrayList, read through the Heap API."""
+    return array_list["elementData"].elements()[:array_list["size"]]

@@ -6,29 +6,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import oomlens
+from jvmdump import list_elements, read_facts
 from oomlens.analysis.bitmaps import summarize_bitmaps
 from oomlens.hprof.scan import KIND_PRIMITIVE_ARRAY, data_offset
 from oomlens.ids import format_id
 
 BITMAP = "android.graphics.Bitmap"
 MIB = 1 << 20
-
-
-def read_facts(dump: Path) -> dict[str, int]:
-    """What tests/java/Resources made, as it wrote it next to its dump."""
-    lines = Path(f"{dump}.facts").read_text().splitlines()
-    return {key: int(value) for key, value in (line.split("=", 1) for line in lines)}
-
-
-def list_elements(array_list) -> list:
-    """The elements of a java.util.ArrayList, read through the Heap API."""
-    return array_list["elementData"].elements()[:array_list["size"]]
 
 
 @pytest.fixture(scope="module")

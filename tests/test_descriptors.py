@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 import oomlens
+from jvmdump import list_elements, read_facts
 from oomlens.analysis.descriptors import NO_OWNER, open_descriptor_number, summarize_descriptors
 
 FILE_DESCRIPTOR = "java.io.FileDescriptor"
-
-
-def read_facts(dump: Path) -> dict[str, int]:
-    lines = Path(f"{dump}.facts").read_text().splitlines()
-    return {key: int(value) for key, value in (line.split("=", 1) for line in lines)}
-
-
-def list_elements(array_list) -> list:
-    return array_list["elementData"].elements()[:array_list["size"]]
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ from oomlens.analysis import reachability
 from oomlens.analysis.class_retained import (dominator_children, instance_totals,
                                              retained_by_class, retained_of_set)
 from oomlens.analysis.dominators import DominatorTree, compute_dominators
-from oomlens.analysis.paths import (PathStep, path_from_root, root_kind_code,
-                                    shortest_path_parents)
+from oomlens.analysis.leak_paths import deferred_bfs
+from oomlens.analysis.paths import PathStep, path_from_root, root_kind_code
 from oomlens.heap.heap import Heap, HeapObject
 from oomlens.ids import format_id
 from oomlens.hprof.scan import KIND_CLASS
@@ -74,7 +74,9 @@ class AnalyzedHeap(Heap):
             else:
                 roots = self._gc_root_objects  # the stand-ins; no root kinds to leave out
             g = self.index.graph
-            cache[key] = shortest_path_parents(g.begin, g.targets, roots, self.object_count)
+            every_edge_ordinary = np.zeros(g.edge_count, np.int8)
+            cache[key] = deferred_bfs(g.begin, g.targets, every_edge_ordinary, roots,
+                                      np.zeros(0, np.int32), self.object_count)
         return cache[key]
 
     @cached_property

@@ -38,10 +38,18 @@ def dominator_children(idom, n):
 
 
 @njit(cache=True)
-def _retained_by_group(begin, children, group, retained, n, n_groups):
-    """Sum of retained sizes of the objects of each group that no other object of the same
-    group dominates (group -1: no group)."""
+def _walk_groups(begin, children, group, retained, shallow, n, n_groups, nesting):
+    """One walk of the dominator tree, counting for each group how many of its objects are
+    open ancestors of the current one. Returns per group (-1: no group):
+
+    - the retained size of its objects as a set: the sum over the objects no other object of
+      the same group dominates;
+    - the shallow bytes of its objects;
+    - with ``nesting``, ``inside[c, d]``: shallow bytes of group ``c``'s objects that an object
+      of group ``d != c`` dominates (how much of one set lives in another's retained set)."""
     total = np.zeros(n_groups, np.int64)
+    sizes = np.zeros(n_groups, np.int64)
+    inside = np.zeros((n_groups, n_groups) if nesting else (1, 1), np.int64)
     open_count = np.zeros(n_groups, np.int32)
     stack = np.empty(n + 1, np.int32)
     cursor = np.empty(n + 1, np.int64)
@@ -58,6 +66,11 @@ def _retained_by_group(begin, children, group, retained, n, n_groups):
             if c >= 0:
                 if open_count[c] == 0:
                     total[c] += retained[w]
+                sizes[c] += shallow[w]
+                if nesting:
+                    for d in range(n_groups):
+                        if d != c and open_count[d] > 0:
+                            inside[c, d] += shallow[w]
                 open_count[c] += 1
             top += 1
             stack[top] = w
@@ -66,7 +79,11 @@ def _retained_by_group(begin, children, group, retained, n, n_groups):
             if v != n and group[v] >= 0:
                 open_count[group[v]] -= 1
             top -= 1
-    return total
+    return total, sizes, inside
+
+
+def _retained_by_group(begin, children, group, retained, n, n_groups):
+    return _walk_groups(begin, children, group, retained, retained, n, n_groups, False)[0]
 
 
 def retained_by_class(children: tuple[np.ndarray, np.ndarray], class_index: np.ndarray,
@@ -109,39 +126,11 @@ def instance_totals(class_index, kind, shallow, n_classes):
     return counts, sizes
 
 
-@njit(cache=True)
-def nested_bytes(begin, children, class_index, kind, slot, shallow, n, n_groups):
-    """``inside[c, d]``: shallow bytes of the instances of class slot ``c`` that an instance
-    of class slot ``d`` dominates (``d != c``): how much of one class's set lives in another's
-    retained set (``slot``: class index -> slot, -1 for classes not asked about). Returns also
-    the instances' shallow bytes per slot. One walk of the dominator tree, counting the open
-    ancestors of each slot."""
-    inside = np.zeros((n_groups, n_groups), np.int64)
-    totals = np.zeros(n_groups, np.int64)
-    open_count = np.zeros(n_groups, np.int32)
-    stack = np.empty(n + 1, np.int32)
-    cursor = np.empty(n + 1, np.int64)
-    top = 0
-    stack[0] = n
-    cursor[0] = begin[n]
-    while top >= 0:
-        v = stack[top]
-        e = cursor[top]
-        if e < begin[v + 1]:
-            cursor[top] = e + 1
-            w = children[e]
-            c = slot[class_index[w]] if kind[w] != KIND_CLASS else -1
-            if c >= 0:
-                totals[c] += shallow[w]
-                for d in range(n_groups):
-                    if d != c and open_count[d] > 0:
-                        inside[c, d] += shallow[w]
-                open_count[c] += 1
-            top += 1
-            stack[top] = w
-            cursor[top] = begin[w]
-        else:
-            if v != n and kind[v] != KIND_CLASS and slot[class_index[v]] >= 0:
-                open_count[slot[class_index[v]]] -= 1
-            top -= 1
+def nested_bytes(children: tuple[np.ndarray, np.ndarray], group: np.ndarray,
+                 shallow: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """(inside, totals) for disjoint groups of objects (``group``: group per object, -1 for
+    none): ``inside[c, d]`` is the shallow bytes of group ``c`` that some object of group ``d``
+    dominates; ``totals[c]`` the shallow bytes of group ``c`` in the dominator tree."""
+    _, totals, inside = _walk_groups(*children, group, shallow, shallow, len(shallow), n_groups,
+                                     True)
     return inside, totals

@@ -134,9 +134,10 @@ def _fold(heap, clusters: dict[int, ClassCluster], min_bytes: int) -> None:
         return
     slot = np.full(len(heap.index.classes), -1, np.int32)
     slot[order] = np.arange(len(order), dtype=np.int32)
+    group = slot[objects.class_index]
+    group[objects.kind == KIND_CLASS] = -1
     # the walk covers the dominator tree only: garbage in the dump counts nowhere
-    inside, totals = nested_bytes(*heap.dominator_children, objects.class_index, objects.kind,
-                                  slot, objects.shallow, heap.object_count, len(order))
+    inside, totals = nested_bytes(heap.dominator_children, group, objects.shallow, len(order))
     element = heap.index.classes.element_type
     for d, outer in enumerate(order):
         if clusters[outer].folded or element[outer] != 0:

@@ -1,8 +1,9 @@
 """Shortest strong reference paths from a GC root.
 
-One breadth-first search from the virtual root over strong edges gives every reachable object a
-parent on a shortest path; a path is then read by following parents. Referents of soft, weak,
-phantom and finalizer references are not strong edges, so no path goes through them. Each step
+One breadth-first search from the virtual root over strong edges (``leak_paths.deferred_bfs``
+with no edge deferred) gives every reachable object a parent on a shortest path; a path is then
+read by following parents. Referents of soft, weak, phantom and finalizer references are not
+strong edges, so no path goes through them. Each step
 is named afterwards by looking at the holder: the field, the array index, the static field, or
 the class / superclass / class loader link.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from oomlens.errors import OomlensError
 from oomlens.hprof import constants as C
@@ -20,31 +20,6 @@ from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY, dat
 
 NO_PARENT = -1
 FROM_ROOT = -2
-
-
-@njit(cache=True)
-def shortest_path_parents(begin, targets, roots, n):
-    """Parent of each object on a shortest strong path (FROM_ROOT for GC roots, NO_PARENT for
-    objects not strongly reachable)."""
-    parent = np.full(n, -1, np.int32)
-    queue = np.empty(n, np.int32)
-    tail = 0
-    for r in roots:
-        if parent[r] == -1:
-            parent[r] = -2
-            queue[tail] = r
-            tail += 1
-    head = 0
-    while head < tail:
-        v = queue[head]
-        head += 1
-        for e in range(begin[v], begin[v + 1]):
-            w = targets[e]
-            if parent[w] == -1:
-                parent[w] = v
-                queue[tail] = w
-                tail += 1
-    return parent
 
 
 @dataclass
