@@ -154,9 +154,8 @@ def _objects_in(node, where="$"):
 
 def test_every_object_is_closed_and_its_keys_required(schema):
     """Strict by construction: no object accepts unknown keys, and every listed key is
-    required, except the top-level "retrace" (command line only) and the OOM message's numbers
-    (only those the message has)."""
-    optional_ok = {"$": {"retrace"}, "$/$defs/oom_cause/properties/numbers": None}
+    required, except the OOM message's numbers (only those the message has)."""
+    optional_ok = {"$/$defs/oom_cause/properties/numbers": None}
     for where, obj in _objects_in(schema):
         if "properties" not in obj or where.endswith("/items"):
             continue  # a $ref with one more constraint on a property (the leaks lists)

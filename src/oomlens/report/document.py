@@ -64,9 +64,10 @@ def _histogram(heap) -> list[dict]:
 
 
 def build_report(heap, settings: Settings, oom_message: str | None = None,
-                 step: Step | None = None) -> dict:
+                 step: Step | None = None, retrace: dict | None = None) -> dict:
     """Analyse ``heap`` and return the report document. ``step(name)`` is called as each
-    phase starts (for progress display)."""
+    phase starts (for progress display); ``retrace`` is what applying a mapping to the heap
+    reported (``retrace.apply.apply_mapping``), None without a mapping."""
     step = step or (lambda name: None)
     app = AppPackages(settings.app_packages)
     step("dominator tree")
@@ -107,4 +108,5 @@ def build_report(heap, settings: Settings, oom_message: str | None = None,
         "file_descriptors": descriptor_report.to_json(),
         "top_retained": _top_retained(heap),
         "histogram": _histogram(heap),
+        "retrace": retrace,
     }

@@ -55,8 +55,8 @@ def command(dump: str, mapping: str | None, oom_message: str | None, config_path
     with opened_heap(dump, dump_number, progress) as heap:
         retrace_stats = apply_mapping(heap, retrace) if retrace is not None else None
         with step_reporter(progress) as step:
-            report = build_report(heap, settings, oom_message, step=step)
-        report["retrace"] = retrace_stats
+            report = build_report(heap, settings, oom_message, step=step,
+                                  retrace=retrace_stats)
     _write(report, output_format, output)
     failing = [name for name in fail_on for key in _FAIL_ON[name] if report[key]]
     if failing:
