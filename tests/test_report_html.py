@@ -125,7 +125,7 @@ def report(open_dump):
 def full_report(open_dump):
     """Low thresholds: big objects with nested ones, class clusters inside others, large
     bitmaps; plus a group of identical bitmaps (the bundled dumps have none)."""
-    doc = build_report(open_dump(BINDER), Settings(big_object_bytes=10_000,
+    doc = build_report(open_dump(BINDER), Settings(big_object_bytes=2_000,
                                                    cluster_min_bytes=20_000,
                                                    large_bitmap_bytes=10_000))
     large = doc["bitmaps"]["large"]

@@ -108,6 +108,9 @@ def find_big_objects(heap, finder, app: AppPackages, min_bytes: int = 1 << 20,
     # Class objects are not big objects: each static field's value is judged on its own.
     candidates = np.nonzero((retained >= min_bytes) & (tree.idom != -1)
                             & (heap.index.objects.kind != KIND_CLASS))[0]
+    if "app" in heap.heap_names:  # Android: zygote and image objects are the system's
+        candidates = candidates[heap.index.objects.heap[candidates] ==
+                                heap.heap_names.index("app")]
     largest, in_classes = _children_stats(heap, candidates)
     sizes = retained[candidates]
     # A class loader's list of classes holds every static field of the app: not an object
