@@ -74,6 +74,9 @@ ANDROID_RULES: tuple[LeakRule, ...] = (
     LeakRule("VIEW_MODEL", "androidx.lifecycle.ViewModel",
              "mCleared == true", "ViewModel#mCleared is true",
              "mCleared == false", "ViewModel#mCleared is false"),
+    LeakRule("ARCH_VIEW_MODEL", "android.arch.lifecycle.ViewModel",  # before AndroidX
+             "mCleared == true", "ViewModel#mCleared is true",
+             "mCleared == false", "ViewModel#mCleared is false"),
     LeakRule("MESSAGE_QUEUE", "android.os.MessageQueue",
              "mQuitting == true", "MessageQueue#mQuitting is true",
              "mQuitting == false", "MessageQueue#mQuitting is false (the Looper runs)"),
