@@ -254,3 +254,19 @@ def test_big_object_and_cluster_signatures_are_stable(reports):
     # in c the DetailActivity hangs from another static field: another holder, another bug
     assert big(reports["a"])["com.example.app.DetailActivity"] != \
         big(reports["c"])["com.example.app.DetailActivity"]
+
+
+def test_enum_constants_compare_by_their_static_field_name(java_dumps):
+    """`mLifecycleRegistry.mState == "DESTROYED"` reads the constant's name from its enum
+    class's static fields, so it holds on dumps whose strings were stripped too."""
+    from oomlens.analysis.conditions import evaluate, parse_condition
+    from oomlens.analysis.inspectors import ANDROID_RULES, Inspector
+
+    with oomlens.open_heap(java_dumps("AndroidLeaks")) as heap:
+        inspector = Inspector(heap, list(ANDROID_RULES))
+        states = {}
+        for fragment in heap.instance_indices("com.example.app.ProfileFragment").tolist():
+            read = inspector._read_path(fragment)
+            states[read(("mLifecycleRegistry", "mState"))] = evaluate(
+                parse_condition('mLifecycleRegistry.mState == "DESTROYED"'), read)
+    assert states == {"DESTROYED": True, "RESUMED": False}

@@ -211,16 +211,30 @@ def _comparable(heap, value):
     if name == "java.lang.String":
         text = value.as_string()
         return text if text is not None else value
-    if _is_enum(heap, int(heap.index.objects.class_index[value.index])):
-        enum_name = heap.field_value(value.index, "name")
-        text = enum_name.as_string() if hasattr(enum_name, "as_string") else None
-        return text if text is not None else value
+    class_index = int(heap.index.objects.class_index[value.index])
+    if _is_enum(heap, class_index):
+        constant = _enum_constant_name(heap, class_index, value.index)
+        return constant if constant is not None else value
     return value
 
 
 def _is_enum(heap, class_index: int) -> bool:
     t = heap.index.classes
     return any(t.names[k] == "java.lang.Enum" for k in t.superclass_chain(class_index))
+
+
+def _enum_constant_name(heap, class_index: int, index: int) -> str | None:
+    """The name of the static field of its enum class that holds this constant. Read from the
+    class, not from the constant's ``name`` String, so that it works on dumps whose strings
+    were stripped (field names stay) and on obfuscated builds after retracing."""
+    t = heap.index.classes
+    for k in t.superclass_chain(class_index):  # constants with bodies are subclasses
+        if t.names[k] == "java.lang.Enum":
+            break
+        for field, held in heap.class_at(k).static_fields().items():
+            if getattr(held, "index", None) == index:
+                return field
+    return None
 
 
 def _registry_members(heap, path: str) -> set[int] | None:

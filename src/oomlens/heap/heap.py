@@ -78,6 +78,9 @@ class Heap:
         for k in range(len(self.index.classes)):
             yield HeapClass(self, k)
 
+    def class_at(self, class_index: int) -> HeapClass:
+        return HeapClass(self, class_index)
+
     def classes_named(self, name: str) -> list[HeapClass]:
         """Every class with this name (several class loaders may each load one)."""
         return [HeapClass(self, k) for k in self.index.classes.by_name(name)]
