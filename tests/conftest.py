@@ -52,3 +52,17 @@ def java_dumps(tmp_path_factory):
         return dump_program(name, out, args=args, **kw)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def obfuscated_android_leaks(tmp_path_factory):
+    """tests/java/AndroidLeaks built plainly and obfuscated by Debian's ProGuard, both dumped:
+    ``obfuscation.Builds`` (jars, the ``-printmapping`` file, the two dumps)."""
+    from obfuscation import android_leaks_builds, proguard_available
+
+    if not java_available():
+        pytest.fail("java and javac are needed for these tests (make test installs a JDK)")
+    if not proguard_available():
+        pytest.fail("Debian's proguard (package proguard-cli) is needed for these tests "
+                    "(make test installs it)")
+    return android_leaks_builds(tmp_path_factory.mktemp("proguard"))

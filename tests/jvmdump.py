@@ -50,10 +50,17 @@ def dump_program(name: str, out_dir: Path, jvm_options=DEFAULT_JVM_OPTIONS,
     classes = compile_program(name, out_dir)
     dump = out_dir / f"{name}-{abs(hash((jvm_options, args))):x}.hprof"
     if not dump.exists():
-        result = subprocess.run(["java", *jvm_options, "-cp", str(classes), name, str(dump),
-                                 *args], capture_output=True, text=True, timeout=300)
-        if result.returncode != 0 or not dump.exists():
-            raise RuntimeError(f"{name} failed ({result.returncode}): {result.stderr[-2000:]}")
+        run_dump(classes, name, dump, jvm_options, args)
+    return dump
+
+
+def run_dump(classpath: Path, main: str, dump: Path, jvm_options=DEFAULT_JVM_OPTIONS,
+             args: tuple[str, ...] = ()) -> Path:
+    """Run MAIN from CLASSPATH (a class folder or a jar), which writes its heap dump to DUMP."""
+    result = subprocess.run(["java", *jvm_options, "-cp", str(classpath), main, str(dump),
+                             *args], capture_output=True, text=True, timeout=300)
+    if result.returncode != 0 or not dump.exists():
+        raise RuntimeError(f"{main} failed ({result.returncode}): {result.stderr[-2000:]}")
     return dump
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "visualvm_heap_jar",
     "visualvm_classpath",
     "run_visualvm_reference",
+    "run_visualvm_names",
     "load_summary",
     "load_classes",
     "iter_objects",
@@ -104,16 +105,17 @@ def _cache_root() -> Path:
     return Path(override) if override else Path(tempfile.gettempdir())
 
 
-def _compiled_classes(classpath: list[Path]) -> Path:
-    """Compile the harness once per (source, jar) and return the class directory."""
+def _compiled_classes(classpath: list[Path], source: Path = SOURCE,
+                      main_class: str = MAIN_CLASS) -> Path:
+    """Compile a harness once per (source, jar) and return the class directory."""
     h = hashlib.sha256()
-    h.update(SOURCE.read_bytes())
+    h.update(source.read_bytes())
     for jar in classpath:
         st = jar.stat()
         h.update(f"\0{jar}\0{st.st_size}\0{st.st_mtime_ns}".encode())
     key = h.hexdigest()[:16]
     target = _cache_root() / f"oomlens-vvm-classes-{key}"
-    if (target / f"{MAIN_CLASS}.class").is_file():
+    if (target / f"{main_class}.class").is_file():
         return target
 
     javac = _tool("javac")
@@ -124,15 +126,15 @@ def _compiled_classes(classpath: list[Path]) -> Path:
     try:
         proc = subprocess.run(
             [javac, "-encoding", "UTF-8", "-nowarn", "-d", str(staging),
-             "-cp", os.pathsep.join(map(str, classpath)), str(SOURCE)],
+             "-cp", os.pathsep.join(map(str, classpath)), str(source)],
             capture_output=True, text=True,
         )
         if proc.returncode != 0:
-            raise VisualVMError(f"javac failed on {SOURCE.name}:\n{proc.stderr.strip()}")
+            raise VisualVMError(f"javac failed on {source.name}:\n{proc.stderr.strip()}")
         try:
             os.replace(staging, target)  # atomic; loses harmlessly to a concurrent compile
         except OSError:
-            if not (target / f"{MAIN_CLASS}.class").is_file():
+            if not (target / f"{main_class}.class").is_file():
                 raise
     finally:
         if staging.exists():
@@ -185,6 +187,28 @@ def run_visualvm_reference(dump_path, out_dir, retained: bool = False, xmx: str 
         detail = (errors or lines or [f"exit status {proc.returncode}"])[-1]
         raise VisualVMError(f"VisualVM reference failed on {dump_path}: {detail}")
     return out
+
+
+def run_visualvm_names(dump_path, out_json, classes: tuple[str, ...] = (), xmx: str = "1g",
+                       timeout: float | None = 600) -> dict:
+    """Run VisualVMNames.java (next to this file) over a plain HPROF file: the classes with
+    their field names, the field values of the instances of ``classes`` and the threads' stack
+    traces, as VisualVM's heap library reads them (see that file). Returns the parsed JSON."""
+    classpath = visualvm_classpath()
+    java = _tool("java")
+    if java is None:
+        raise VisualVMError("java not found on PATH")
+    compiled = _compiled_classes(classpath, SOURCE.with_name("VisualVMNames.java"),
+                                 "VisualVMNames")
+    cmd = [java, f"-Xmx{xmx}", "-cp", os.pathsep.join([*map(str, classpath), str(compiled)]),
+           "VisualVMNames", str(dump_path), str(out_json), *classes]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        raise VisualVMError(f"VisualVMNames failed on {dump_path}: "
+                            f"{(lines or [f'exit status {proc.returncode}'])[-1]}")
+    with open(out_json, encoding="utf-8") as f:
+        return json.load(f)
 
 
 # ---------------------------------------------------------------- reading the outputs

@@ -30,6 +30,7 @@ def cli() -> None:
 for command in (analyze.command, info.command, histogram.command, dominators.command,
                 path.command):
     cli.add_command(command)
+cli.add_command(__import__("oomlens.cli.commands.deobfuscate", fromlist=["command"]).command)
 
 
 def main(argv: list[str] | None = None) -> int:

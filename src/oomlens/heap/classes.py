@@ -15,7 +15,7 @@ import numpy as np
 from oomlens.errors import HprofFormatError
 from oomlens.heap.objects import positions_in_sorted
 from oomlens.hprof import constants as C
-from oomlens.hprof.names import NameTable
+from oomlens.hprof.names import NameTable, java_class_name
 from oomlens.hprof.records import RecordIndex
 
 # Strength of what a java.lang.ref.Reference subclass holds its referent with.
@@ -37,27 +37,7 @@ _REFERENCE_BASES = {
 REFERENCE_CLASS = "java.lang.ref.Reference"
 REFERENT_FIELD = "referent"
 
-_PRIMITIVE_DESCRIPTORS = {"Z": "boolean", "C": "char", "F": "float", "D": "double", "B": "byte",
-                          "S": "short", "I": "int", "J": "long"}
 PRIMITIVE_ARRAY_NAMES = {t: C.TYPE_NAMES[t] + "[]" for t in C.PRIMITIVE_SIZES}
-
-
-def java_class_name(vm_name: str) -> str:
-    """``java/lang/String`` -> ``java.lang.String``, ``[[I`` -> ``int[][]``,
-    ``[Ljava/lang/Object;`` -> ``java.lang.Object[]``. Android already writes Java names."""
-    dims = 0
-    while dims < len(vm_name) and vm_name[dims] == "[":
-        dims += 1
-    if dims == 0:
-        return vm_name.replace("/", ".")
-    element = vm_name[dims:]
-    if element.startswith("L") and element.endswith(";"):
-        element = element[1:-1].replace("/", ".")
-    elif element in _PRIMITIVE_DESCRIPTORS:
-        element = _PRIMITIVE_DESCRIPTORS[element]
-    else:
-        return vm_name.replace("/", ".")
-    return element + "[]" * dims
 
 
 @dataclass

@@ -31,6 +31,7 @@ class Heap:
         self.index = index
         self._data = index.file.data
         self._id_size = index.file.header.id_size
+        self.retrace: dict | None = None  # what a mapping renamed (retrace.apply.apply_mapping)
 
     @classmethod
     def open(cls, path: str | os.PathLike, dump_number: int = 0,
@@ -180,38 +181,33 @@ class Heap:
 
     def apply_mapping(self, mapping) -> dict:
         """Show the original names of an obfuscated build everywhere: class names, instance and
-        static field names, as ``mapping`` (``retrace.mapping.Mapping``) gives them. Call before
-        analysing. Returns counts for the user: classes and fields renamed, and how many classes
-        of the mapping found in the dump."""
+        static field names, as ``mapping`` (``retrace.mapping.Mapping``: ``class_name(name)``,
+        ``field_name(class, field, basic type)``) gives them. Call before analysing (the checks
+        that catch a wrong mapping are in ``retrace.apply.apply_mapping``). Returns how many
+        classes and fields got another name."""
         t = self.index.classes
+        names = self.index.names
         renamed_classes = renamed_fields = 0
-        present = set()
         for k, obfuscated in enumerate(list(t.names)):
-            element = obfuscated.rstrip("[]")
-            if element in mapping.classes:
-                present.add(element)
             if k >= t.real_count and not obfuscated.endswith("[]"):
                 continue
             original = mapping.class_name(obfuscated)
             if original != obfuscated:
                 t.names[k] = original
                 renamed_classes += 1
-            for f in range(int(t.field_begin[k]), int(t.field_end[k])):
-                name = mapping.field_name(obfuscated, self.index.names.require(
-                    int(t.field_name[f]), "field"))
-                if name is not None:
-                    self._renamed_fields[f] = name
-                    renamed_fields += 1
-            for s in range(int(t.static_begin[k]), int(t.static_end[k])):
-                name = mapping.field_name(obfuscated, self.index.names.require(
-                    int(t.static_name[s]), "field"))
-                if name is not None:
-                    self._renamed_statics[s] = name
-                    renamed_fields += 1
+            for slots, name_ids, types, renamed in (
+                    (range(int(t.field_begin[k]), int(t.field_end[k])), t.field_name,
+                     t.field_type, self._renamed_fields),
+                    (range(int(t.static_begin[k]), int(t.static_end[k])), t.static_name,
+                     t.static_type, self._renamed_statics)):
+                for f in slots:
+                    old = names.require(int(name_ids[f]), "field")
+                    new = mapping.field_name(obfuscated, old, int(types[f]))
+                    if new is not None and new != old:
+                        renamed[f] = new
+                        renamed_fields += 1
         self._field_slot_cache.clear()
-        return {"classes_renamed": renamed_classes, "fields_renamed": renamed_fields,
-                "mapping_classes": len(mapping.classes),
-                "mapping_classes_in_dump": len(present)}
+        return {"classes_renamed": renamed_classes, "fields_renamed": renamed_fields}
 
     # -- reading values --------------------------------------------------------------------
     @cached_property

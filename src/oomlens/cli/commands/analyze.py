@@ -7,14 +7,12 @@ from pathlib import Path
 
 import click
 
-from oomlens.cli.commands.common import opened_heap
+from oomlens.cli.commands.common import mapping_option, opened_heap
 from oomlens.cli.format import safe, stdout_console
 from oomlens.cli.progress import stderr_console, step_reporter
 from oomlens.config import load_settings
 from oomlens.errors import OomlensError
 from oomlens.report.document import build_report
-from oomlens.retrace.apply import apply_mapping
-from oomlens.retrace.mapping import load_mapping
 
 EXIT_FINDINGS = 3
 _FAIL_ON = {"leaks": ("leaks",), "big-objects": ("big_objects",),
@@ -23,9 +21,7 @@ _FAIL_ON = {"leaks": ("leaks",), "big-objects": ("big_objects",),
 
 @click.command("analyze")
 @click.argument("dump", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--mapping", type=click.Path(dir_okay=False, path_type=str),
-              help="ProGuard/R8 mapping file of the app build: report real class and field "
-                   "names.")
+@mapping_option
 @click.option("--oom-message", help="The OutOfMemoryError message (from the crash log), to "
                                     "classify the cause.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
@@ -51,12 +47,10 @@ def command(dump: str, mapping: str | None, oom_message: str | None, config_path
     objects and who holds them, class clusters, bitmaps, threads, open files, and what kind of
     OutOfMemoryError it was."""
     settings = load_settings(config_path, app_packages)
-    retrace = load_mapping(mapping) if mapping is not None else None
-    with opened_heap(dump, dump_number, progress) as heap:
-        retrace_stats = apply_mapping(heap, retrace) if retrace is not None else None
+    with opened_heap(dump, dump_number, progress, mapping) as heap:
         with step_reporter(progress) as step:
             report = build_report(heap, settings, oom_message, step=step,
-                                  retrace=retrace_stats)
+                                  retrace=heap.retrace)
     _write(report, output_format, output)
     failing = [name for name in fail_on for key in _FAIL_ON[name] if report[key]]
     if failing:

@@ -1,4 +1,5 @@
-"""Options and set-up every command shares: the dump argument, ``--dump N``, ``--json``."""
+"""Options and set-up every command shares: the dump argument, ``--dump N``, ``--json``,
+``--mapping``."""
 
 from __future__ import annotations
 
@@ -11,12 +12,20 @@ from oomlens.cli.progress import progress_reporter, stderr_console
 from oomlens.cli.format import safe
 
 
+def mapping_option(func):
+    """--mapping FILE: the ProGuard/R8 mapping of an obfuscated build."""
+    return click.option("--mapping", type=click.Path(dir_okay=False, path_type=str),
+                        help="ProGuard/R8 mapping file of the app build: show real class and "
+                             "field names.")(func)
+
+
 def dump_options(func):
-    """DUMP argument, --dump N, --json, --progress/--no-progress."""
+    """DUMP argument, --dump N, --mapping FILE, --json, --progress/--no-progress."""
     func = click.option("--progress/--no-progress", default=None,
                         help="Show progress on stderr (default: when stderr is a terminal).")(func)
     func = click.option("--json", "as_json", is_flag=True,
                         help="Print machine-readable JSON instead of a table.")(func)
+    func = mapping_option(func)
     func = click.option("--dump", "dump_number", type=click.IntRange(min=1), default=1,
                         show_default=True,
                         help="Which heap dump to analyse when the file holds several.")(func)
@@ -25,10 +34,18 @@ def dump_options(func):
 
 
 @contextlib.contextmanager
-def opened_heap(dump: str, dump_number: int, show_progress: bool | None):
-    """Index the dump with progress; afterwards print its warnings to stderr and close it."""
+def opened_heap(dump: str, dump_number: int, show_progress: bool | None,
+                mapping: str | None = None):
+    """Index the dump with progress, restore names with ``mapping`` (read first, so a bad file
+    fails before the dump is indexed; ``heap.retrace`` then says what was renamed); afterwards
+    print the heap's warnings to stderr and close it."""
+    retrace = None
+    if mapping is not None:
+        from oomlens.retrace.mapping import load_mapping
+
+        retrace = load_mapping(mapping)
     with progress_reporter(show_progress) as report:
-        heap = oomlens.open_heap(dump, dump_number - 1, progress=report)
+        heap = oomlens.open_heap(dump, dump_number - 1, progress=report, mapping=retrace)
     try:
         yield heap
     finally:

@@ -18,11 +18,11 @@ from oomlens.ids import format_id
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, writable=True),
               help="Also write every strongly reachable object with its retained size and "
                    "immediate dominator to this CSV file.")
-def command(dump: str, dump_number: int, as_json: bool, progress: bool | None, top: int,
-            csv_path: str | None) -> None:
+def command(dump: str, dump_number: int, mapping: str | None, as_json: bool,
+            progress: bool | None, top: int, csv_path: str | None) -> None:
     """The objects that retain the most memory: the top of the dominator tree (objects no other
     object dominates), biggest first."""
-    with opened_heap(dump, dump_number, progress) as heap:
+    with opened_heap(dump, dump_number, progress, mapping) as heap:
         with status("computing dominator tree", progress):
             tree = heap.dominator_tree
             total = int(tree.retained[tree.idom == -2].sum())

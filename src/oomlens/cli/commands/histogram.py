@@ -19,11 +19,11 @@ SORT_KEYS = {"retained": "retained_bytes", "shallow": "shallow_bytes", "instance
               help="How many classes to show.")
 @click.option("--sort", "sort_by", type=click.Choice(list(SORT_KEYS)), default="retained",
               show_default=True, help="Order of the rows.")
-def command(dump: str, dump_number: int, as_json: bool, progress: bool | None, top: int,
-            sort_by: str) -> None:
+def command(dump: str, dump_number: int, mapping: str | None, as_json: bool,
+            progress: bool | None, top: int, sort_by: str) -> None:
     """Per class: instances, shallow bytes and retained bytes (of all its instances together,
     so objects one instance retains through another are counted once)."""
-    with opened_heap(dump, dump_number, progress) as heap:
+    with opened_heap(dump, dump_number, progress, mapping) as heap:
         with status("computing retained sizes", progress):
             rows = heap.histogram()
             class_objects = heap.class_objects_summary()

@@ -11,12 +11,15 @@ from oomlens.cli.format import human_bytes, plural, print_json, safe, stdout_con
 
 @click.command("info")
 @dump_options
-def command(dump: str, dump_number: int, as_json: bool, progress: bool | None) -> None:
+def command(dump: str, dump_number: int, mapping: str | None, as_json: bool,
+            progress: bool | None) -> None:
     """Format, runtime, counts of classes, objects and GC roots, heaps, and how many bytes are
     reachable."""
-    with opened_heap(dump, dump_number, progress) as heap:
+    with opened_heap(dump, dump_number, progress, mapping) as heap:
         with status("computing reachability", progress):
             summary = heap.summary()
+        if heap.retrace is not None:
+            summary["retrace"] = heap.retrace
     if as_json:
         print_json(summary)
         return
@@ -72,4 +75,8 @@ def render(s: dict) -> None:
             t.add_row(label, f"{human_bytes(v['bytes'])} in {plural(v['objects'], 'object')}")
     if s["truncated"]:
         t.add_row("truncated", f"yes: {s['missing_bytes']:,} bytes missing at the end")
+    if s.get("retrace"):
+        r = s["retrace"]
+        t.add_row("mapping", f"{safe(r['mapping'])}: {plural(r['classes_renamed'], 'class')} "
+                  f"and {plural(r['fields_renamed'], 'field')} renamed")
     t.print()

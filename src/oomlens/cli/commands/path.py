@@ -16,12 +16,12 @@ from oomlens.ids import format_id
 @click.argument("object_id")
 @click.option("--exclude-root", "exclude_roots", multiple=True, metavar="KIND",
               help="Do not start from GC roots of this kind (e.g. jni-global); repeatable.")
-def command(dump: str, dump_number: int, as_json: bool, progress: bool | None,
-            object_id: str, exclude_roots: tuple[str, ...]) -> None:
+def command(dump: str, dump_number: int, mapping: str | None, as_json: bool,
+            progress: bool | None, object_id: str, exclude_roots: tuple[str, ...]) -> None:
     """How OBJECT_ID (hex, e.g. 0x7f3a01c8) is kept alive: the shortest chain of strong
     references from a GC root, each step naming the field or array index. Referents of
     soft, weak, phantom and finalizer references are not followed."""
-    with opened_heap(dump, dump_number, progress) as heap:
+    with opened_heap(dump, dump_number, progress, mapping) as heap:
         target = heap.object(object_id)
         with status("finding shortest strong path", progress):
             steps = heap.path_to(target, exclude_roots)
