@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SAMPLES := tests/data/dalvik_leak_service_binder.hprof.gz tests/data/openjdk_jdk11_04_x64.hprof.gz
 
-.PHONY: run test system-deps bench bench-analyze clean
+.PHONY: run test system-deps bench bench-analyze bench-strip clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(STAMP)
 
 bench-analyze: $(STAMP)
 	$(BIN)/python bench/analyze_vs_dominators.py
+
+bench-strip: $(STAMP)
+	$(BIN)/python bench/strip_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

@@ -27,6 +27,7 @@ from oomlens.analysis.inspectors import Inspector, LeakRule
 from oomlens.analysis.leak_paths import LeakPathFinder
 from oomlens.analysis.signatures import leak_signature, library_leak_signature
 from oomlens.analysis.traces import LeakTrace, build_trace
+from oomlens.heap.strings import text_or_redacted
 from oomlens.hprof.scan import KIND_INSTANCE
 from oomlens.ids import format_id
 
@@ -101,7 +102,9 @@ def _watched_candidates(heap, reachable: np.ndarray) -> dict[int, Candidate]:
 
 
 def _text(value) -> str | None:
-    return value.as_string() if hasattr(value, "as_string") else None
+    """A LeakCanary key or description; ``<redacted>`` on a stripped dump (a watched object
+    stays a candidate with a key: the key is only hidden, not gone)."""
+    return text_or_redacted(value)
 
 
 def _in_app_heap(heap, indices: np.ndarray) -> np.ndarray:

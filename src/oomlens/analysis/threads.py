@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from oomlens.analysis.owners import holder_classes
+from oomlens.heap.strings import text_or_redacted
 
 _DIGITS = re.compile(r"\d+")
 SAMPLE_NAMES = 5
@@ -40,7 +41,7 @@ class ThreadGroupSummary:
 
 def thread_name(thread) -> str:
     value = thread.get("name")
-    text = value.as_string() if value is not None and hasattr(value, "as_string") else None
+    text = text_or_redacted(value)  # "<redacted>" on a stripped dump
     return text if text is not None else "<unnamed>"
 
 

@@ -6,6 +6,7 @@ status 2.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -13,24 +14,37 @@ import traceback
 import click
 
 from oomlens import __version__
-from oomlens.cli.commands import analyze, dominators, histogram, info, path
 from oomlens.errors import OomlensError
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
 
+# Command name -> module (in oomlens.cli.commands) whose ``command`` it is. A module is imported
+# only when its command runs (or for --help): `strip` should not pay for loading the analysis.
+COMMANDS = {"analyze": "analyze", "info": "info", "histogram": "histogram",
+            "dominators": "dominators", "path": "path", "strip": "strip",
+            "restore": "restore", "deobfuscate": "deobfuscate"}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyCommands(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name: str):
+        module = COMMANDS.get(name)
+        if module is None:
+            return None
+        return importlib.import_module(f"oomlens.cli.commands.{module}").command
+
+
+@click.group(cls=LazyCommands,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="oomlens")
 def cli() -> None:
     """Find out why a Java or Android app ran out of memory, from its heap dump (HPROF; plain,
     .gz or .zst)."""
-
-
-for command in (analyze.command, info.command, histogram.command, dominators.command,
-                path.command):
-    cli.add_command(command)
-cli.add_command(__import__("oomlens.cli.commands.deobfuscate", fromlist=["command"]).command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,11 @@
 - ART: the characters are written as a ``value`` array too: byte[] for compressed (Latin-1)
   strings, char[] otherwise; ``count`` carries a compression flag in its low bit, so it is used
   only when it fits the array.
+
+A dump made by ``oomlens strip`` (or an Android dump that left array contents out) has the
+``value`` array as PRIMITIVE_ARRAY_NODATA: length and type, no characters. Such a String is
+*redacted*: ``decode_string`` returns None for it (its text is unknown, not empty), and
+``is_redacted`` says why, so that output can show ``REDACTED`` instead of nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import numpy as np
 
 LATIN1 = 0
 UTF16 = 1
+REDACTED = "<redacted>"
 
 
 def _utf16(values: np.ndarray) -> str:
@@ -22,6 +28,8 @@ def _utf16(values: np.ndarray) -> str:
 
 def _chars_of_array(array, coder: int | None) -> str | None:
     elem = array.element_type
+    if elem in ("char", "byte") and not array.has_array_data():
+        return None  # the characters were left out of the dump (stripped)
     values = array.primitive_values()
     if elem == "char":
         return _utf16(values)
@@ -58,4 +66,31 @@ def decode_string(obj) -> str | None:
     if isinstance(offset, int) and isinstance(count, int) and offset >= 0 and \
             0 <= count <= len(text) - offset:
         text = text[offset : offset + count]
+    return text
+
+
+def _is_string(obj) -> bool:
+    return not (obj.is_array or obj.is_class) and "java.lang.String" in {
+        c.name for c in obj.klass.superclass_chain()}
+
+
+def is_redacted(obj) -> bool:
+    """True for a String, char[] or byte[] whose characters are not in the dump."""
+    if obj.element_type in ("char", "byte"):
+        return not obj.has_array_data()
+    if obj.is_array or obj.is_class or not _is_string(obj):
+        return False
+    value = obj.get("value")
+    return hasattr(value, "element_type") and value.element_type in ("char", "byte") and \
+        not value.has_array_data()
+
+
+def text_or_redacted(value) -> str | None:
+    """What to show for a field value that should be text: the String's text, ``REDACTED``
+    when its characters were stripped, None when it is null or no String."""
+    if not hasattr(value, "as_string"):
+        return None
+    text = value.as_string()
+    if text is None and is_redacted(value):
+        return REDACTED
     return text
