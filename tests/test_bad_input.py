@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import oomlens
+from mutations import damaged_copies
 from oomlens.config import Settings
 from oomlens.report.document import build_report
 from conftest import DATA
@@ -235,23 +235,10 @@ def analyse_everything(path: Path) -> None:
                                                cluster_min_bytes=1024, large_bitmap_bytes=0)))
 
 
-@st.composite
-def mutated_dump(draw):
-    base = draw(st.sampled_from(range(len(FUZZ_BASES))))
-    data = bytearray(FUZZ_BASES[base])
-    for _ in range(draw(st.integers(1, 12))):
-        offset = draw(st.integers(0, len(data) - 1))
-        patch = draw(st.binary(min_size=1, max_size=8))
-        data[offset : offset + len(patch)] = patch
-    if draw(st.booleans()):
-        del data[draw(st.integers(31, len(data))):]
-    return bytes(data)
-
-
 @settings(max_examples=90, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.data_too_large])
-@given(mutated_dump())
+@given(damaged_copies(FUZZ_BASES))
 def test_mutated_dumps_fail_cleanly_or_analyse(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("fuzz") / "mutated.hprof"
     path.write_bytes(data)

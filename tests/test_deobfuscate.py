@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import oomlens
+from mutations import damaged_copies
 from conftest import DATA
 from hprof_builder import HprofBuilder, minimal_heap
 from oomlens.hprof import constants as C
@@ -629,21 +629,9 @@ def _feed_bytes() -> bytes:
 FUZZ_BASE = _feed_bytes()
 
 
-@st.composite
-def damaged_feed(draw):
-    data = bytearray(FUZZ_BASE)
-    for _ in range(draw(st.integers(1, 10))):
-        offset = draw(st.integers(0, len(data) - 1))
-        patch = draw(st.binary(min_size=1, max_size=8))
-        data[offset: offset + len(patch)] = patch
-    if draw(st.booleans()):
-        del data[draw(st.integers(31, len(data))):]
-    return bytes(data)
-
-
 @settings(max_examples=80, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(damaged_feed())
+@given(damaged_copies([FUZZ_BASE], max_patches=10))
 def test_damaged_dumps_are_rewritten_or_refused_cleanly(tmp_path_factory, data):
     """Whatever the bytes, deobfuscate writes a copy that keeps every byte it does not rename,
     or says in one line why not (and writes nothing)."""

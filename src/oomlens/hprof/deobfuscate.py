@@ -42,7 +42,8 @@ from numba import njit
 from oomlens.errors import OomlensError
 from oomlens.hprof import constants as C
 from oomlens.hprof.names import NameTable, is_internal_form, java_class_name, vm_class_name
-from oomlens.hprof.scan import read_i4, read_id, read_u1, read_u2, read_u4, sub_record_length
+from oomlens.hprof.rewrite import sub_record_end
+from oomlens.hprof.scan import read_i4, read_id, read_u1, read_u2, read_u4
 from oomlens.hprof.source import DumpFile
 
 Progress = Callable[[str, int, int], None]
@@ -75,7 +76,9 @@ def _walk(buf, p, stop_at, id_size, state, counts, str_id, str_off, str_len, lc_
             while p < end:
                 if p >= stop_at or counts[_N_CLASS_DUMPS] == cd_off.shape[0]:
                     return p
-                n = sub_record_length(buf, p, end, id_size)
+                n = sub_record_end(buf, p, end, id_size)
+                if n >= 0:
+                    n -= p  # its length
                 if n < 0:
                     if n == -2 or end < size:
                         counts[_N_UNREADABLE] += 1

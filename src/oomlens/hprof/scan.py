@@ -231,46 +231,6 @@ def _class_dump_length(buf, p, end, id_size):
 
 
 @njit(cache=True)
-def sub_record_length(buf, p, end, id_size):
-    """Length of the heap dump sub-record whose tag is at ``p`` (tag included), for walks that
-    only need to step over sub-records (rewriters): -1 if it runs past ``end``, -2 if it cannot
-    be read (unknown tag, no basic type)."""
-    tag = read_u1(buf, p)
-    q = p + 1
-    extra = _root_extra_bytes(tag, id_size)
-    if extra >= 0:
-        n = 1 + id_size + extra
-    elif tag == C.SUB_INSTANCE_DUMP:
-        if q + 2 * id_size + 8 > end:
-            return -1
-        n = 1 + 2 * id_size + 8 + read_u4(buf, q + 2 * id_size + 4)
-    elif tag == C.SUB_OBJECT_ARRAY_DUMP:
-        if q + 2 * id_size + 8 > end:
-            return -1
-        n = 1 + 2 * id_size + 8 + read_u4(buf, q + id_size + 4) * id_size
-    elif tag == C.SUB_PRIMITIVE_ARRAY_DUMP or tag == C.SUB_PRIMITIVE_ARRAY_NODATA:
-        if q + id_size + 9 > end:
-            return -1
-        elem = read_u1(buf, q + id_size + 8)
-        size = basic_type_size(elem, id_size)
-        if size < 0 or elem == C.TYPE_OBJECT:
-            return -2
-        n = 1 + id_size + 9
-        if tag == C.SUB_PRIMITIVE_ARRAY_DUMP:
-            n += read_u4(buf, q + id_size + 4) * size
-    elif tag == C.SUB_CLASS_DUMP:
-        n = _class_dump_length(buf, q, end, id_size)
-        if n < 0:
-            return n
-        n += 1
-    elif tag == C.SUB_HEAP_DUMP_INFO:
-        n = 1 + 4 + id_size
-    else:
-        return -2
-    return n if p + n <= end else -1
-
-
-@njit(cache=True)
 def _class_dump(buf, p, id_size, fill, out, counts, heap):
     """Count (and when ``fill``, record) the class table entry and its fields for the
     CLASS_DUMP body at ``p``, already validated by ``_class_dump_length``."""
