@@ -34,15 +34,13 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from numba import njit
 
-from oomlens.errors import OomlensError
 from oomlens.hprof import constants as C
 from oomlens.hprof.names import NameTable, is_internal_form, java_class_name, vm_class_name
-from oomlens.hprof.rewrite import sub_record_end
+from oomlens.hprof.rewrite import OutputFile, sub_record_end
 from oomlens.hprof.scan import read_i4, read_id, read_u1, read_u2, read_u4
 from oomlens.hprof.source import DumpFile
 
@@ -50,6 +48,7 @@ Progress = Callable[[str, int, int], None]
 
 WINDOW_BYTES = 16 << 20  # pause the walk this often: release pages (bounded RSS), progress
 COPY_CHUNK = 8 << 20
+_ZSTD_LEVEL = 3  # a one-off copy: a little more time for a smaller file
 
 # counts[] slots of the walk
 _N_STRINGS = 0
@@ -381,53 +380,36 @@ def _assign_ids(names: DumpNames, plan: Renames) -> None:
 def write_dump(dump: DumpFile, plan: Renames, out_path: str | os.PathLike,
                compress: bool = False, progress: Progress | None = None) -> int:
     """The second pass: the header, the new strings, then the input's records with the patches
-    applied. Written to a temporary file beside ``out_path`` and renamed at the end, so a failure
-    leaves no partial output. Returns the bytes written (before compression)."""
-    out_path = Path(out_path)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
+    applied, through ``rewrite.OutputFile`` (a temporary file renamed at the end, so a failure
+    leaves no partial output). Returns the bytes written (before compression)."""
     data, size, id_size = dump.data, dump.size, plan.id_size
     offsets = np.array(sorted(plan.patches), np.int64)
-    written = 0
+    out = OutputFile(out_path, compress, level=_ZSTD_LEVEL)
     try:
-        with open(tmp, "wb") as raw:
-            sink = raw
-            if compress:
-                import zstandard
-
-                sink = zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=False)
-            header = bytes(data[: dump.header.length])
-            sink.write(header)
-            written += len(header)
-            for text, string_id in plan.new_strings.items():
-                body = string_id.to_bytes(id_size, "big") + text.encode("utf-8")
-                sink.write(struct.pack(">BII", C.TAG_STRING, 0, len(body)) + body)
-                written += C.RECORD_HEADER_SIZE + len(body)
-            pos, i = dump.header.length, 0
-            while pos < size:
-                stop = min(size, pos + COPY_CHUNK)
-                first = i
-                while i < len(offsets) and offsets[i] < stop:
-                    stop = max(stop, int(offsets[i]) + len(plan.patches[int(offsets[i])]))
-                    i += 1
-                chunk = data[pos:stop]
-                if i > first:
-                    chunk = bytearray(chunk)
-                    for off in offsets[first:i]:
-                        patch = plan.patches[int(off)]
-                        chunk[int(off) - pos: int(off) - pos + len(patch)] = patch
-                sink.write(chunk)
-                written += stop - pos
-                dump.release_pages(pos, stop)
-                if progress:
-                    progress("writing", stop, size)
-                pos = stop
-            if compress:
-                sink.close()
-        os.replace(tmp, out_path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise OomlensError(f"cannot write {out_path}: {e.strerror or e}") from None
+        out.write(bytes(data[: dump.header.length]))
+        for text, string_id in plan.new_strings.items():
+            body = string_id.to_bytes(id_size, "big") + text.encode("utf-8")
+            out.write(struct.pack(">BII", C.TAG_STRING, 0, len(body)) + body)
+        pos, i = dump.header.length, 0
+        while pos < size:
+            stop = min(size, pos + COPY_CHUNK)
+            first = i
+            while i < len(offsets) and offsets[i] < stop:
+                stop = max(stop, int(offsets[i]) + len(plan.patches[int(offsets[i])]))
+                i += 1
+            chunk = data[pos:stop]
+            if i > first:
+                chunk = bytearray(chunk)
+                for off in offsets[first:i]:
+                    patch = plan.patches[int(off)]
+                    chunk[int(off) - pos: int(off) - pos + len(patch)] = patch
+            out.write(chunk)
+            dump.release_pages(pos, stop)
+            if progress:
+                progress("writing", stop, size)
+            pos = stop
+        out.commit()
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        out.abort()
         raise
-    return written
+    return out.hprof_bytes

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from oomlens.analysis.app_code import FRAMEWORK_PREFIXES
-from oomlens.errors import OomlensError
+from oomlens.hprof.rewrite import check_paths
 from oomlens.hprof.deobfuscate import plan_renames, read_names, write_dump
 from oomlens.hprof.source import DumpFile
 from oomlens.retrace.mapping import Mapping, MappingError
@@ -118,14 +118,12 @@ def deobfuscate_dump(dump_path, out_path, mapping: Mapping, compress: bool = Fal
     """Write a copy of a dump with the mapping's class, field and stack-frame names (see
     ``hprof.deobfuscate``). The mapping is checked against the dump first: nothing is written
     when it names no class of it. Returns counts, and warnings for the user."""
-    out = Path(out_path)
-    if out.exists() and Path(dump_path).exists() and out.samefile(dump_path):
-        raise OomlensError(f"{out_path}: the output must not be the input dump")
+    check_paths(Path(dump_path), Path(out_path))
     with DumpFile(dump_path, progress) as dump:
         names = read_names(dump, progress)
         check = check_mapping(mapping, names.classes())
         plan = plan_renames(names, mapping)
-        written = write_dump(dump, plan, out, compress, progress)
+        written = write_dump(dump, plan, out_path, compress, progress)
     warning = check.pop("warning")
     warnings = [warning] if warning else []
     if names.truncated:
