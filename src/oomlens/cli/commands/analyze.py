@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
 import sys
 from pathlib import Path
 
 import click
 
-from oomlens.cli.commands.common import mapping_option, opened_heap
+from oomlens.cli.commands.common import dump_input_options, opened_heap
 from oomlens.cli.format import safe, stdout_console
 from oomlens.cli.progress import stderr_console, step_reporter
 from oomlens.config import load_settings
@@ -15,13 +17,13 @@ from oomlens.errors import OomlensError
 from oomlens.report.document import build_report
 
 EXIT_FINDINGS = 3
-_FAIL_ON = {"leaks": ("leaks",), "big-objects": ("big_objects",),
-            "library-leaks": ("library_leaks",), "class-clusters": ("class_clusters",)}
+# --fail-on choice -> the report section whose findings fail the run
+_FAIL_ON = {"leaks": "leaks", "big-objects": "big_objects", "library-leaks": "library_leaks",
+            "class-clusters": "class_clusters"}
 
 
 @click.command("analyze")
-@click.argument("dump", type=click.Path(dir_okay=False, path_type=str))
-@mapping_option
+@dump_input_options
 @click.option("--oom-message", help="The OutOfMemoryError message (from the crash log), to "
                                     "classify the cause.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
@@ -36,10 +38,6 @@ _FAIL_ON = {"leaks": ("leaks",), "big-objects": ("big_objects",),
 @click.option("--fail-on", multiple=True, type=click.Choice(sorted(_FAIL_ON)),
               help=f"Exit with status {EXIT_FINDINGS} when the report has such findings "
                    "(for CI); repeatable.")
-@click.option("--dump", "dump_number", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Which heap dump to analyse when the file holds several.")
-@click.option("--progress/--no-progress", default=None,
-              help="Show progress on stderr (default: when stderr is a terminal).")
 def command(dump: str, mapping: str | None, oom_message: str | None, config_path: str | None,
             app_packages: tuple[str, ...], output_format: str, output: str | None,
             fail_on: tuple[str, ...], dump_number: int, progress: bool | None) -> None:
@@ -52,7 +50,7 @@ def command(dump: str, mapping: str | None, oom_message: str | None, config_path
             report = build_report(heap, settings, oom_message, step=step,
                                   retrace=heap.retrace)
     _write(report, output_format, output)
-    failing = [name for name in fail_on for key in _FAIL_ON[name] if report[key]]
+    failing = [name for name in fail_on if report[_FAIL_ON[name]]]
     if failing:
         stderr_console.print(f"oomlens: failing because of {', '.join(failing)} "
                              f"(--fail-on)")
@@ -60,34 +58,35 @@ def command(dump: str, mapping: str | None, oom_message: str | None, config_path
 
 
 def _write(report: dict, output_format: str, output: str | None) -> None:
-    if output_format == "json":
-        import json
+    """Print the report, or write it to ``output``; text on a terminal gets its width and
+    colours, text in a file 160 columns."""
+    if output is None and output_format == "text":
+        from oomlens.report.text import render_text
 
-        text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-    elif output_format == "html":
-        from oomlens.report.html import render_html
-
-        text = render_html(report)
-    else:
-        text = None
+        render_text(report, stdout_console)
+        return
+    text = _render(report, output_format)
     if output is None:
-        if text is None:
-            from oomlens.report.text import render_text
-
-            render_text(report, stdout_console)
-        else:
-            sys.stdout.write(text)
+        sys.stdout.write(text)
         return
     try:
-        if text is None:
-            from rich.console import Console
-
-            from oomlens.report.text import render_text
-
-            with open(output, "w", encoding="utf-8") as f:
-                render_text(report, Console(file=f, width=160, highlight=False))
-        else:
-            Path(output).write_text(text, encoding="utf-8")
+        Path(output).write_text(text, encoding="utf-8")
     except OSError as e:
         raise OomlensError(f"cannot write {output}: {e.strerror or e}") from None
     stderr_console.print(f"wrote {safe(output)}")
+
+
+def _render(report: dict, output_format: str) -> str:
+    if output_format == "json":
+        return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    if output_format == "html":
+        from oomlens.report.html import render_html
+
+        return render_html(report)
+    from rich.console import Console
+
+    from oomlens.report.text import render_text
+
+    buffer = io.StringIO()
+    render_text(report, Console(file=buffer, width=160, highlight=False))
+    return buffer.getvalue()

@@ -12,20 +12,21 @@ from oomlens.cli.progress import progress_reporter, stderr_console
 from oomlens.cli.format import safe
 
 
-def mapping_option(func):
-    """--mapping FILE: the ProGuard/R8 mapping of an obfuscated build."""
-    return click.option("--mapping", type=click.Path(dir_okay=False, path_type=str),
-                        help="ProGuard/R8 mapping file of the app build: show real class and "
-                             "field names.")(func)
-
-
 def dump_options(func):
     """DUMP argument, --dump N, --mapping FILE, --json, --progress/--no-progress."""
-    func = click.option("--progress/--no-progress", default=None,
-                        help="Show progress on stderr (default: when stderr is a terminal).")(func)
     func = click.option("--json", "as_json", is_flag=True,
                         help="Print machine-readable JSON instead of a table.")(func)
-    func = mapping_option(func)
+    return dump_input_options(func)
+
+
+def dump_input_options(func):
+    """What every command that opens a dump takes: DUMP, --dump N, --mapping FILE,
+    --progress/--no-progress (``analyze`` has its own output options instead of --json)."""
+    func = click.option("--progress/--no-progress", default=None,
+                        help="Show progress on stderr (default: when stderr is a terminal).")(func)
+    func = click.option("--mapping", type=click.Path(dir_okay=False, path_type=str),
+                        help="ProGuard/R8 mapping file of the app build: show real class and "
+                             "field names.")(func)
     func = click.option("--dump", "dump_number", type=click.IntRange(min=1), default=1,
                         show_default=True,
                         help="Which heap dump to analyse when the file holds several.")(func)
