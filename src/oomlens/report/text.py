@@ -109,6 +109,11 @@ def _trace(console: Console, trace: dict) -> None:
             console.print(pad + bar + " " * start + "~" * len(ref["name"]))
 
 
+def _holders_text(holders: dict[str, int]) -> str:
+    """The three biggest holders as ``Class (count)``."""
+    return ", ".join(f"{name} ({n})" for name, n in list(holders.items())[:3]) or "-"
+
+
 def _table(title: str, columns: list[tuple[str, str]]) -> Table:
     t = Table(title=title, title_justify="left")
     for name, justify in columns:
@@ -175,8 +180,7 @@ def _threads(report, console, rows, traces) -> None:
     t = _table(f"Threads ({total} in {len(groups)} name patterns)",
                [("pattern", "left"), ("threads", "right"), ("held by", "left")])
     for g in groups[:rows]:
-        holders = ", ".join(f"{name} ({n})" for name, n in list(g["holders"].items())[:3])
-        t.add_row(escape(g["pattern"]), str(g["count"]), escape(holders or "-"))
+        t.add_row(escape(g["pattern"]), str(g["count"]), escape(_holders_text(g["holders"])))
     console.print()
     console.print(t)
 
@@ -189,8 +193,7 @@ def _descriptors(report, console, rows, traces) -> None:
     t = _table(f"Open file descriptors ({fds['open']})",
                [("owner class", "left"), ("count", "right"), ("held by", "left")])
     for g in fds["by_owner"][:rows]:
-        holders = ", ".join(f"{name} ({n})" for name, n in list(g["holders"].items())[:3])
-        t.add_row(escape(g["owner_class"]), str(g["count"]), escape(holders or "-"))
+        t.add_row(escape(g["owner_class"]), str(g["count"]), escape(_holders_text(g["holders"])))
     console.print()
     console.print(t)
 
