@@ -13,6 +13,10 @@ FRAMEWORK_PREFIXES = ("java.", "javax.", "sun.", "jdk.", "com.sun.", "android.",
                       "org.apache.harmony.", "org.json.", "org.xml.", "org.w3c.", "leakcanary.",
                       "com.squareup.leakcanary.")
 
+# Collections: their memory and their members belong to whoever holds the collection.
+CONTAINER_PACKAGES = ("java.util.", "android.util.", "android.support.v4.util.",
+                      "androidx.collection.", "kotlin.collections.")
+
 
 def element_class(class_name: str) -> str:
     """``com.example.Cell[][]`` -> ``com.example.Cell``; ``class X`` (a class object) -> ``X``."""

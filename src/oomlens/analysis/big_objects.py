@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from oomlens.analysis.app_code import AppPackages
+from oomlens.analysis.app_code import CONTAINER_PACKAGES, AppPackages
 from oomlens.analysis.signatures import big_object_signature
 from oomlens.analysis.traces import TraceNode, build_path_nodes, path_root_kinds
 from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE
@@ -23,8 +23,6 @@ from oomlens.ids import format_id
 
 ACCUMULATION_SHARE = 0.8
 DOMINATED_SHOWN = 5
-CONTAINER_PACKAGES = ("java.util.", "android.util.", "android.support.v4.util.",
-                       "androidx.collection.", "kotlin.collections.")
 
 
 @dataclass

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from oomlens.analysis.app_code import AppPackages
-from oomlens.analysis.big_objects import CONTAINER_PACKAGES
+from oomlens.analysis.app_code import CONTAINER_PACKAGES
 from oomlens.analysis.class_retained import nested_bytes
 from oomlens.analysis.paths import describe_reference
 from oomlens.analysis.signatures import cluster_signature
@@ -100,7 +99,7 @@ def _owners(heap, finder, cluster: ClassCluster, through: np.ndarray) -> list[di
     return [{"holder": holder, "instances": n} for holder, n in labels.most_common(OWNERS_SHOWN)]
 
 
-def find_clusters(heap, finder, app: AppPackages, min_instances: int = 10,
+def find_clusters(heap, finder, min_instances: int = 10,
                   min_bytes: int = 20 << 20, limit: int = 20) -> list[ClassCluster]:
     n_classes = len(heap.index.classes)
     counts, shallow = heap.instance_totals

@@ -78,7 +78,7 @@ def build_report(heap, settings: Settings, oom_message: str | None = None,
     step("big objects")
     big = find_big_objects(heap, leaks.finder, app, settings.big_object_bytes)
     step("class clusters")
-    clusters = find_clusters(heap, leaks.finder, app, settings.cluster_min_instances,
+    clusters = find_clusters(heap, leaks.finder, settings.cluster_min_instances,
                              settings.cluster_min_bytes)
     step("bitmaps, threads, descriptors")
     bitmap_report = bitmaps.summarize_bitmaps(heap, large_bytes=settings.large_bitmap_bytes)
