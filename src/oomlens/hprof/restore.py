@@ -44,16 +44,11 @@ def restore_dump(source: str | os.PathLike, output: str | os.PathLike, compress:
     src, dst = Path(source), Path(output)
     R.check_paths(src, dst)
     with DumpFile(src, progress) as dump:
-        out = R.OutputFile(dst, compress, zstd_level)
-        try:
+        with R.OutputFile(dst, compress, zstd_level) as out:
             stats = R.rewrite_dump(dump, out, R.make_plan({R.F_RESTORE_ARRAYS: True}),
                                    progress)
-            stored = out.commit()
-        except BaseException:
-            out.abort()
-            raise
         return RestoreResult(source=str(src), output=str(dst), source_bytes=dump.file_size,
                              hprof_bytes=dump.size, restored_bytes=stats.output_bytes,
-                             stored_bytes=stored, compressed=compress,
+                             stored_bytes=out.stored_bytes, compressed=compress,
                              arrays_filled=stats.arrays_filled,
                              zero_bytes_added=stats.bytes_added, warnings=stats.warnings)

@@ -681,6 +681,7 @@ class OutputFile:
             raise OomlensError(f"{self.path}: cannot write: {exc.strerror}") from None
         self.compressed = compress
         self.hprof_bytes = 0
+        self.stored_bytes = 0  # set when the file is committed
         self._zstd = None
         if compress:
             params = zstandard.ZstdCompressionParameters.from_level(level, threads=threads)
@@ -705,6 +706,16 @@ class OutputFile:
             n = min(count, len(zeros))
             self.write(zeros[:n])
             count -= n
+
+    def __enter__(self) -> OutputFile:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Commit when the block ends normally, abort (no OUT left) when it raises."""
+        if exc_type is None:
+            self.stored_bytes = self.commit()
+        else:
+            self.abort()
 
     def commit(self) -> int:
         """Finish the stream, move the file into place; returns the bytes stored."""

@@ -167,19 +167,14 @@ def strip_dump(source: str | os.PathLike, output: str | os.PathLike, level: str 
     with DumpFile(src, progress) as dump:
         sv = survey(dump, mark=level == "strings", progress=progress)
         plan = build_plan(sv, level, dump.header.id_size)
-        out = R.OutputFile(dst, compress, zstd_level)
-        try:
+        with R.OutputFile(dst, compress, zstd_level) as out:
             stats = R.rewrite_dump(dump, out, plan, progress)
-            stored = out.commit()
-        except BaseException:
-            out.abort()
-            raise
         warnings = list(stats.warnings)
         if level == "strings" and len(sv.string_classes) == 0:
             warnings.append("no java.lang.String class in the dump: no String was stripped")
         return StripResult(
             level=level, source=str(src), output=str(dst), source_bytes=dump.file_size,
-            hprof_bytes=dump.size, stripped_bytes=stats.output_bytes, stored_bytes=stored,
+            hprof_bytes=dump.size, stripped_bytes=stats.output_bytes, stored_bytes=out.stored_bytes,
             compressed=compress, arrays_emptied=stats.arrays_emptied,
             payload_bytes_removed=stats.bytes_removed, string_values=sv.string_marks,
             bitmap_buffers=sv.bitmap_marks, instances_zeroed=stats.instances_zeroed,
