@@ -1,0 +1,17 @@
+"""C extensions (everything else is in pyproject.toml).
+
+The streaming stages that run on a user's device or CI host before upload (strip, and the packed
+container it writes) are C, not Numba: loading Numba and LLVM alone takes ~0.3 s and ~90 MB,
+more than the whole job is allowed. They need only a C compiler and Python's headers (gcc and
+python3-dev on Debian; scripts/install-system-deps.sh installs them when missing).
+"""
+
+from setuptools import Extension, setup
+
+C_FLAGS = ["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+
+EXTENSIONS = [
+    Extension("oomlens.hprof._pack", ["src/oomlens/hprof/_pack.c"], extra_compile_args=C_FLAGS),
+]
+
+setup(ext_modules=EXTENSIONS)
