@@ -1,9 +1,9 @@
 """Opening a heap dump file: decompression, mapping, and the header.
 
-Dumps arrive plain, gzip- or zstd-compressed; the format is told by the magic bytes, never by the
-file name alone. A compressed dump is decompressed once into a temporary file next to the system's
-temp dir and mapped like a plain one, so every later stage can read records at random offsets
-without holding the dump in memory.
+Dumps arrive plain, gzip- or zstd-compressed, or packed (``oomlens strip``'s container, see
+pack.py); the format is told by the magic bytes, never by the file name alone. A compressed dump
+is decompressed once into a temporary file in the system's temp dir and mapped like a plain one,
+so every later stage can read records at random offsets without holding the dump in memory.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from oomlens.errors import HprofFormatError, OomlensError
+from oomlens.hprof import pack
 from oomlens.hprof.constants import HEADER_PREFIX
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -42,9 +43,11 @@ class Header:
 
 
 def detect_compression(path: Path) -> str | None:
-    """'gzip', 'zstd' or None (plain), from the first bytes of the file."""
+    """'gzip', 'zstd', 'packed' or None (plain), from the first bytes of the file."""
     with open(path, "rb") as f:
-        magic = f.read(4)
+        magic = f.read(len(pack.MAGIC))
+    if pack.is_packed(magic):
+        return "packed"
     if magic.startswith(GZIP_MAGIC):
         return "gzip"
     if magic.startswith(ZSTD_MAGIC):
@@ -66,6 +69,17 @@ def decompress_to_temp(path: Path, compression: str, progress=None) -> Path:
     fd, name = tempfile.mkstemp(prefix="oomlens-", suffix=".hprof")
     out_path = Path(name)
     total = path.stat().st_size
+    if compression == "packed":
+        try:
+            with open(path, "rb") as raw, os.fdopen(fd, "wb") as out:
+                pack.unpack(raw, out, str(path), progress, total)
+        except OSError as exc:
+            out_path.unlink(missing_ok=True)
+            raise HprofFormatError(f"{path}: cannot unpack: {exc}") from None
+        except BaseException:
+            out_path.unlink(missing_ok=True)
+            raise
+        return out_path
     try:
         with open(path, "rb") as raw, os.fdopen(fd, "wb") as out, \
                 _decompressing_reader(raw, compression) as src:

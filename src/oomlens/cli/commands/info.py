@@ -45,7 +45,8 @@ def render(s: dict) -> None:
     t = _Rows()
     size = human_bytes(s["file_bytes"])
     if s["compression"]:
-        size = f"{size} {s['compression']}-compressed, {human_bytes(s['hprof_bytes'])} of HPROF"
+        stored = "packed" if s["compression"] == "packed" else f"{s['compression']}-compressed"
+        size = f"{size} {stored}, {human_bytes(s['hprof_bytes'])} of HPROF"
     t.add_row("file", f"{safe(s['file'])} ({size})")
     t.add_row("format", f"{s['format']}, {s['id_size']}-byte ids")
     t.add_row("runtime", s["runtime"])
