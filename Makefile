@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine:
-#   make run   - virtual environment, install, analyse the bundled sample dumps
+#   make run   - virtual environment, install (compiling the C extensions), analyse the samples
 #   make test  - also the Debian packages the tests need, then the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -9,7 +9,8 @@ SAMPLES := tests/data/dalvik_leak_service_binder.hprof.gz tests/data/openjdk_jdk
 
 .PHONY: run test system-deps bench bench-analyze bench-strip clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/oomlens/hprof/*.c
+	PYTHON=$(PYTHON) scripts/install-system-deps.sh build
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

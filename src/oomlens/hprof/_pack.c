@@ -833,6 +833,7 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef pack_module = {
     PyModuleDef_HEAD_INIT, "_pack", "HPROF <-> split streams (see pack.py)", -1, methods,
+    NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__pack(void) {

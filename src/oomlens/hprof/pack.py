@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
 import zstandard
@@ -75,6 +76,17 @@ def pack(src, id_size: int, header_length: int, out: BinaryIO, level: int = 1,
             break
     written += out.write(b"\0" + END.pack(total))
     return written
+
+
+def pack_file(hprof: Path, out: BinaryIO, level: int = 1,
+              progress: Progress | None = None) -> int:
+    """Pack the plain HPROF file ``hprof`` into ``out``, reading it mapped (pages released
+    behind the walk, so memory does not grow with the file); returns the bytes written."""
+    from oomlens.hprof.source import DumpFile  # source imports this module for reading
+
+    with DumpFile(hprof) as dump:
+        return pack(dump.data, dump.header.id_size, dump.header.length, out, level, progress,
+                    dump.release_pages)
 
 
 def unpack(source: BinaryIO, out: BinaryIO, name: str, progress: Progress | None = None,
