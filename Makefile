@@ -9,7 +9,7 @@ SAMPLES := tests/data/dalvik_leak_service_binder.hprof.gz tests/data/openjdk_jdk
 
 .PHONY: run test system-deps bench bench-analyze bench-strip clean
 
-$(STAMP): pyproject.toml setup.py src/oomlens/hprof/*.c
+$(STAMP): pyproject.toml setup.py src/oomlens/hprof/*.c src/oomlens/hprof/*.h
 	PYTHON=$(PYTHON) scripts/install-system-deps.sh build
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -10,8 +10,12 @@ from setuptools import Extension, setup
 
 C_FLAGS = ["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 
+HEADERS = ["src/oomlens/hprof/hprof_format.h"]  # the record structure both extensions read
+
 EXTENSIONS = [
-    Extension("oomlens.hprof._pack", ["src/oomlens/hprof/_pack.c"], extra_compile_args=C_FLAGS),
+    Extension(f"oomlens.hprof.{name}", [f"src/oomlens/hprof/{name}.c"], depends=HEADERS,
+              extra_compile_args=C_FLAGS)
+    for name in ("_pack", "_rewrite")
 ]
 
 setup(ext_modules=EXTENSIONS)

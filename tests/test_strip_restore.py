@@ -28,10 +28,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zstandard
+from hypothesis import HealthCheck, given, settings
 
 import oomlens
 from conftest import ALL_DUMPS, ANDROID_DUMPS, DATA, HOTSPOT_DUMPS
 from hprof_builder import HprofBuilder, minimal_heap
+from mutations import damaged_copies
 from oomlens.config import Settings
 from oomlens.heap.strings import REDACTED, is_redacted, text_or_redacted
 from oomlens.hprof import constants as C
@@ -39,7 +41,9 @@ from oomlens.hprof.restore import restore_dump
 from oomlens.hprof.scan import KIND_INSTANCE, KIND_PRIMITIVE_ARRAY, data_offset
 from oomlens.hprof.strip import LEVELS, strip_dump
 from oomlens.hprof.survey import MarkSpool, build_mark_set
+from oomlens.hprof import _rewrite
 from oomlens.hprof import rewrite as R
+from oomlens.hprof import survey as S
 from oomlens.report.document import build_report
 
 OOMLENS = [sys.executable, "-m", "oomlens.cli.main"]
@@ -394,6 +398,7 @@ def _mark_set(ids):
     ([0x12c00010, 0x12c00038, 0x70001000], R.MARKS_SORTED),  # 1.5 GB apart: 3 ids, 24 MB
     ([0x101, 0x205, 0x309], R.MARKS_BITSET),  # ART's odd ids: granularity 4
     ([1, 1 << 40, -(1 << 50), 12345], R.MARKS_SORTED),  # scattered: a bitset would be huge
+    ([1 << 40, (1 << 40) - (1 << 63)], R.MARKS_BITSET),  # 2^63 apart: two bits, modulo 2^64
 ])
 def test_mark_set_is_exact(ids, kind):
     plan = _mark_set(ids)
@@ -533,3 +538,68 @@ def test_bad_output_paths(tmp_path):
     assert_clean_failure(run_cli("strip", tmp_path / "nope.hprof", tmp_path / "out"), tmp_path,
                          "no such file")
     assert src.read_bytes() == _valid()
+
+
+# -- the C kernels --------------------------------------------------------------------------------
+def test_strip_and_restore_do_not_load_numba(tmp_path):
+    """strip runs on users' devices and CI hosts: loading Numba and LLVM would cost it ~0.3 s
+    and ~90 MB. Neither importing the commands nor running them may load it."""
+    src = tmp_path / "in.hprof"
+    src.write_bytes(_string_dump(True, False))
+    code = f"""
+import sys
+import oomlens.cli.commands.restore, oomlens.cli.commands.strip
+import oomlens.hprof.restore, oomlens.hprof.strip
+assert "numba" not in sys.modules, "import"
+from oomlens.cli.main import main
+for level in ("strings", "arrays", "all"):
+    assert main(["strip", "--level", level, {str(src)!r}, {str(tmp_path / "out.zst")!r}]) == 0
+    assert main(["restore", {str(tmp_path / "out.zst")!r}, {str(tmp_path / "back")!r}]) == 0
+assert "numba" not in sys.modules, "run"
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_c_kernels_use_the_drivers_constants():
+    """Slot numbers, return codes and flags are written twice, in _rewrite.c and in the
+    drivers: they must agree."""
+    assert len(_rewrite.CONSTANTS) > 80
+    for name, value in _rewrite.CONSTANTS.items():
+        module = R if hasattr(R, name) else S
+        assert getattr(module, name) == value, name
+
+
+FUZZ_BASES = [plain_bytes(DATA / name) for name in
+              ("sun_jdk6_32bit.hprof.gz", "hotspot_segments_test1.hprof.gz",
+               "art_ahat_test-dump.hprof.gz")]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.data_too_large])
+@given(damaged_copies(FUZZ_BASES))
+def test_mutated_dumps_strip_and_restore_cleanly(tmp_path_factory, data):
+    """Damaged input: strip and restore write a dump or fail with one line, and whatever strip
+    writes, restore reads (unless a damaged length made an array too big to fill)."""
+    folder = tmp_path_factory.mktemp("fuzz")
+    src = folder / "mutated.hprof"
+    src.write_bytes(data)
+
+    def clean(run, *args, **kwargs) -> bool:
+        try:
+            run(*args, **kwargs)
+            return True
+        except oomlens.OomlensError as exc:
+            assert str(exc) and "\n" not in str(exc)
+            return False
+
+    for level in LEVELS:
+        out = folder / f"{level}.hprof"
+        if clean(strip_dump, src, out, level, compress=False):
+            try:
+                restore_dump(out, folder / "restored.hprof")
+            except oomlens.OomlensError as exc:
+                assert "past 4 GiB" in str(exc)
+    clean(restore_dump, src, folder / "restored.hprof")

@@ -26,18 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hprof_format.h"
+
 enum { S_OP, S_OTHER, S_LEN, S_ID, S_SERIAL, S_CLASS, S_FLAG, S_REF, S_PRIM, S_PAYLOAD, N_STREAMS };
 
 /* Ops in S_OP: sub-record tags stand for themselves; these two are not HPROF sub-record tags. */
 #define OP_RECORD 0xF0 /* a top-level record header (9 bytes in S_OTHER); non-heap: body follows raw */
 #define OP_RAW 0xF1    /* a length in S_LEN, then that many bytes from S_OTHER, verbatim */
 
-#define TAG_HEAP_DUMP 0x0C
-#define TAG_HEAP_DUMP_SEGMENT 0x1C
-#define SUB_INSTANCE 0x21
-#define SUB_OBJECT_ARRAY 0x22
-#define SUB_PRIMITIVE_ARRAY 0x23
-#define SUB_PRIMITIVE_NODATA 0xC3
 
 #define STREAM_CAPACITY (4u << 20)
 #define ITEM_ROOM (320u << 10) /* the most one non-pending item writes to any stream */
@@ -56,21 +52,6 @@ enum { S_OP, S_OTHER, S_LEN, S_ID, S_SERIAL, S_CLASS, S_FLAG, S_REF, S_PRIM, S_P
 
 enum { PEND_NONE, PEND_RAW, PEND_PAYLOAD, PEND_REFS };
 
-static int basic_type_size(int type, int id_size) {
-    switch (type) {
-    case 2: return id_size;        /* object */
-    case 4: case 8: return 1;      /* boolean, byte */
-    case 5: case 9: return 2;      /* char, short */
-    case 6: case 10: return 4;     /* float, int */
-    case 7: case 11: return 8;     /* double, long */
-    default: return -1;
-    }
-}
-
-static uint32_t get_u4(const uint8_t *p) {
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 static uint64_t get_id(const uint8_t *p, int id_size) {
     uint64_t v = 0;
     for (int i = 0; i < id_size; i++) v = (v << 8) | p[i];
@@ -88,65 +69,6 @@ static uint64_t predicted_size(uint64_t payload) { return (16 + payload + 7) & ~
 
 static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static int64_t unzigzag(uint64_t u) { return (int64_t)(u >> 1) ^ -(int64_t)(u & 1); }
-
-/* Length in bytes of the heap dump sub-record at p (tag included), -1 if it runs past end, -2 if
- * a tag or type is unknown. */
-static int64_t sub_record_length(const uint8_t *b, uint64_t p, uint64_t end, int id_size) {
-    uint64_t q = p + 1, I = (uint64_t)id_size;
-    switch (b[p]) {
-    case 0xFF: case 0x05: case 0x07: case 0x89: case 0x8A: case 0x8B: case 0x8C: case 0x8D:
-    case 0x90:
-        q += I; break; /* GC roots: the object id, then what each kind adds */
-    case 0x01: q += 2 * I; break;
-    case 0x02: case 0x03: case 0x08: case 0x8E: q += I + 8; break;
-    case 0x04: case 0x06: q += I + 4; break;
-    case 0xFE: q += 4 + I; break;
-    case SUB_INSTANCE:
-        if (q + 2 * I + 8 > end) return -1;
-        q += 2 * I + 8 + get_u4(b + q + 2 * I + 4);
-        break;
-    case SUB_OBJECT_ARRAY:
-        if (q + 2 * I + 8 > end) return -1;
-        q += 2 * I + 8 + (uint64_t)get_u4(b + q + I + 4) * I;
-        break;
-    case SUB_PRIMITIVE_ARRAY: case SUB_PRIMITIVE_NODATA: {
-        if (q + I + 9 > end) return -1;
-        int size = basic_type_size(b[q + I + 8], id_size);
-        if (size < 0 || b[q + I + 8] == 2) return -2;
-        uint64_t n = get_u4(b + q + I + 4);
-        q += I + 9;
-        if (b[p] == SUB_PRIMITIVE_ARRAY) q += n * (uint64_t)size;
-        break;
-    }
-    case 0x20: { /* class dump: fixed part, constant pool, statics, instance fields */
-        q += 7 * I + 8;
-        if (q + 2 > end) return -1;
-        unsigned n = ((unsigned)b[q] << 8) | b[q + 1];
-        q += 2;
-        for (unsigned i = 0; i < n; i++) {
-            if (q + 3 > end) return -1;
-            int s = basic_type_size(b[q + 2], id_size);
-            if (s < 0) return -2;
-            q += 3 + (uint64_t)s;
-        }
-        if (q + 2 > end) return -1;
-        n = ((unsigned)b[q] << 8) | b[q + 1];
-        q += 2;
-        for (unsigned i = 0; i < n; i++) {
-            if (q + I + 1 > end) return -1;
-            int s = basic_type_size(b[q + I], id_size);
-            if (s < 0) return -2;
-            q += I + 1 + (uint64_t)s;
-        }
-        if (q + 2 > end) return -1;
-        n = ((unsigned)b[q] << 8) | b[q + 1];
-        q += 2 + (uint64_t)n * (I + 1);
-        break;
-    }
-    default: return -2;
-    }
-    return q <= end ? (int64_t)(q - p) : -1;
-}
 
 /* -- streams ------------------------------------------------------------------------------- */
 typedef struct {
@@ -370,9 +292,9 @@ static int put_class(Coder *c, uint64_t class_id, int64_t *index) {
 
 static int pack_instance(Coder *c, const uint8_t *b) {
     int I = c->id_size;
-    uint32_t n = get_u4(b + 1 + 2 * I + 4);
+    uint32_t n = (uint32_t)read_u4(b, 1 + 2 * I + 4);
     uint64_t oid = get_id(b + 1, I);
-    c->s[S_OP].data[c->s[S_OP].len++] = SUB_INSTANCE;
+    c->s[S_OP].data[c->s[S_OP].len++] = SUB_INSTANCE_DUMP;
     put_object_header(c, b, n);
     int64_t k;
     if (put_class(c, get_id(b + 1 + I + 4, I), &k)) return -1;
@@ -402,19 +324,19 @@ static int pack_instance(Coder *c, const uint8_t *b) {
     return 0;
 }
 
-/* Encode the sub-record at c->p, whose length (from sub_record_length) is len. */
+/* Encode the sub-record at c->p, whose length (measured by sub_record_end) is len. */
 static int pack_sub_record(Coder *c, const uint8_t *src, int64_t len) {
     const uint8_t *b = src + c->p;
     int I = c->id_size;
     uint8_t tag = b[0];
-    if (tag == SUB_INSTANCE) {
+    if (tag == SUB_INSTANCE_DUMP) {
         if ((uint64_t)len - (1 + 2 * I + 8) > INSTANCE_MAX) {
             start_raw(c, (uint64_t)len);
             return 0;
         }
         if (pack_instance(c, b)) return -1;
-    } else if (tag == SUB_OBJECT_ARRAY) {
-        uint32_t n = get_u4(b + 1 + I + 4);
+    } else if (tag == SUB_OBJECT_ARRAY_DUMP) {
+        uint32_t n = (uint32_t)read_u4(b, 1 + I + 4);
         c->s[S_OP].data[c->s[S_OP].len++] = tag;
         put_object_header(c, b, (uint64_t)n * I);
         put_varint(&c->s[S_LEN], n);
@@ -425,15 +347,15 @@ static int pack_sub_record(Coder *c, const uint8_t *src, int64_t len) {
         c->pend_base = get_id(b + 1, I);
         c->p += 1 + 2 * (uint64_t)I + 8; /* the elements follow as pending */
         return 0;
-    } else if (tag == SUB_PRIMITIVE_ARRAY || tag == SUB_PRIMITIVE_NODATA) {
-        uint32_t n = get_u4(b + 1 + I + 4);
+    } else if (tag == SUB_PRIMITIVE_ARRAY_DUMP || tag == SUB_PRIMITIVE_ARRAY_NODATA) {
+        uint32_t n = (uint32_t)read_u4(b, 1 + I + 4);
         uint64_t bytes = (uint64_t)n * basic_type_size(b[1 + I + 8], I);
         c->s[S_OP].data[c->s[S_OP].len++] = tag;
         put_object_header(c, b, bytes);
         put_varint(&c->s[S_LEN], n);
         put_bytes(&c->s[S_SERIAL], b + 1 + I + 8, 1); /* element type */
         c->p += 1 + (uint64_t)I + 9;
-        if (tag == SUB_PRIMITIVE_ARRAY) {
+        if (tag == SUB_PRIMITIVE_ARRAY_DUMP) {
             c->pend = PEND_PAYLOAD;
             c->pend_left = bytes;
         }
@@ -493,7 +415,8 @@ static int pack_run(Coder *c, const uint8_t *src, uint64_t size) {
                 c->heap_limit = 0;
                 continue;
             }
-            int64_t len = sub_record_length(src, p, c->heap_limit, I);
+            int64_t q = sub_record_end(src, (int64_t)p, (int64_t)c->heap_limit, I);
+            int64_t len = q < 0 ? q : q - (int64_t)p;
             if (len < 0) { /* unreadable: the rest of the record goes through verbatim */
                 start_raw(c, c->heap_limit - p);
                 c->heap_limit = 0;
@@ -508,7 +431,7 @@ static int pack_run(Coder *c, const uint8_t *src, uint64_t size) {
             continue;
         }
         uint8_t tag = src[p];
-        uint64_t end = p + 9 + get_u4(src + p + 5);
+        uint64_t end = p + 9 + (uint32_t)read_u4(src, p + 5);
         int heap = tag == TAG_HEAP_DUMP || tag == TAG_HEAP_DUMP_SEGMENT;
         if (end > size && !heap) {
             start_raw(c, size - p);
@@ -602,7 +525,7 @@ static int unpack_class(Coder *c, uint8_t *o, int64_t *index) {
 static int unpack_instance(Coder *c, Out *out) {
     int I = c->id_size;
     uint8_t *o = out->buf + out->len;
-    o[0] = SUB_INSTANCE;
+    o[0] = SUB_INSTANCE_DUMP;
     if (unpack_object_header(c, o)) return -1;
     int64_t k;
     int r = unpack_class(c, o + 1 + I + 4, &k);
@@ -655,7 +578,7 @@ static int unpack_item(Coder *c, Out *out, uint8_t op) {
         out->len += 9;
         if (o[0] != TAG_HEAP_DUMP && o[0] != TAG_HEAP_DUMP_SEGMENT) {
             c->pend = PEND_RAW;
-            c->pend_left = get_u4(o + 5);
+            c->pend_left = (uint32_t)read_u4(o, 5);
         }
         return 0;
     case OP_RAW:
@@ -663,9 +586,9 @@ static int unpack_item(Coder *c, Out *out, uint8_t op) {
         c->pend = PEND_RAW;
         c->pend_left = n;
         return 0;
-    case SUB_INSTANCE:
+    case SUB_INSTANCE_DUMP:
         return unpack_instance(c, out);
-    case SUB_OBJECT_ARRAY: {
+    case SUB_OBJECT_ARRAY_DUMP: {
         o[0] = op;
         if (unpack_object_header(c, o)) return -1;
         if (get_varint(&c->s[S_LEN], &n) || n > 0xFFFFFFFFu) return -1;
@@ -681,7 +604,7 @@ static int unpack_item(Coder *c, Out *out, uint8_t op) {
         c->pend_base = get_id(o + 1, I);
         return 0;
     }
-    case SUB_PRIMITIVE_ARRAY: case SUB_PRIMITIVE_NODATA: {
+    case SUB_PRIMITIVE_ARRAY_DUMP: case SUB_PRIMITIVE_ARRAY_NODATA: {
         o[0] = op;
         if (unpack_object_header(c, o)) return -1;
         if (get_varint(&c->s[S_LEN], &n) || n > 0xFFFFFFFFu) return -1;
@@ -692,7 +615,7 @@ static int unpack_item(Coder *c, Out *out, uint8_t op) {
         if (size < 0 || o[1 + I + 8] == 2) return -1;
         c->pred = predicted_size(n * (uint64_t)size);
         out->len += 1 + (size_t)I + 9;
-        if (op == SUB_PRIMITIVE_ARRAY) {
+        if (op == SUB_PRIMITIVE_ARRAY_DUMP) {
             c->pend = PEND_PAYLOAD;
             c->pend_left = n * (uint64_t)size;
         }

@@ -40,8 +40,8 @@ from numba import njit
 
 from oomlens.hprof import constants as C
 from oomlens.hprof.names import NameTable, is_internal_form, java_class_name, vm_class_name
-from oomlens.hprof.rewrite import OutputFile, sub_record_end
-from oomlens.hprof.scan import read_i4, read_id, read_u1, read_u2, read_u4
+from oomlens.hprof.rewrite import OutputFile
+from oomlens.hprof.scan import read_i4, read_id, read_u1, read_u2, read_u4, sub_record_end
 from oomlens.hprof.source import DumpFile
 
 Progress = Callable[[str, int, int], None]

@@ -8,12 +8,14 @@ mapped input, with memory bounded by its buffers whatever the dump size.
 
 How the pass works, and why:
 
-- A Numba kernel (``rewrite_records``) walks the top-level records and the heap dump sub-records.
-  Unchanged bytes are not copied one sub-record at a time: the kernel keeps a *pending span* of
-  input bytes that go out unchanged and copies it in one piece when an edit interrupts it. Spans
-  of at least ``RAW_SPAN`` bytes are not copied at all: the kernel hands them to the driver,
-  which writes them straight from the mapped file. So most bytes are copied once, in large
-  chunks, and the Python driver runs once per ~``OUT_BUFFER`` bytes, never per object.
+- A kernel in C (``rewrite_records`` in ``_rewrite.c``: C, not Numba, so that strip starts in a
+  fraction of a second in a small process) walks the top-level records and the heap dump
+  sub-records, from the state array ``st`` (ST_* slots) and an ``EditPlan``. Unchanged bytes
+  are not copied one sub-record at a time: the kernel keeps a *pending span* of input bytes that
+  go out unchanged and copies it in one piece when an edit interrupts it. Spans of at least
+  ``RAW_SPAN`` bytes are not copied at all: the kernel hands them to the driver, which writes
+  them straight from the mapped file. So most bytes are copied once, in large chunks, and the
+  Python driver runs once per ~``OUT_BUFFER`` bytes, never per object.
 - An edit can change a heap dump record's length (a u4 in its header, before the sub-records).
   A record that fits in the output buffer is edited there and its length patched before the
   buffer is written ("buffered"). A bigger one (old dumps put the whole heap in one HEAP_DUMP
@@ -39,20 +41,10 @@ from pathlib import Path
 
 import numpy as np
 import zstandard
-from numba import njit
 
 from oomlens.errors import OomlensError
-from oomlens.hprof import constants as C
-from oomlens.hprof.scan import (_class_dump_length, _root_extra_bytes, basic_type_size, read_id,
-                                read_u1, read_u2, read_u4)
+from oomlens.hprof import _rewrite
 from oomlens.hprof.source import DumpFile
-
-# The kernels and the helpers they call once per sub-record are compiled without Numba's
-# reference counting (they never allocate). With it, every call increments and decrements the
-# count of each array argument (atomic operations LLVM cannot remove across the helper's
-# branches), which costs more than the walk itself: 0.3 s per 250 MB dump.
-HOT = {"cache": True, "_nrt": False}
-HOT_INLINE = {**HOT, "inline": "always"}  # small ones are inlined into the kernel
 
 # zstd level 1: on HPROF it compresses as well as level 3 or better (a 245 MB stripped HotSpot
 # dump: 49.5 MB vs 55.1 MB), twice as fast, with 14 MB of compressor memory instead of 49.
@@ -60,6 +52,7 @@ DEFAULT_ZSTD_LEVEL = 1
 
 OUT_BUFFER = 8 << 20  # edited output is gathered here and written in chunks of this size
 RAW_SPAN = 1 << 20  # unchanged spans at least this long go from the mapping to the output
+# (RAW_SPAN is the kernel's constant, repeated here; OUT_BUFFER must exceed it by an array header)
 WINDOW_BYTES = 8 << 20  # the kernel pauses this often so the driver can release pages
 _ZERO_CHUNK = 1 << 20
 
@@ -110,6 +103,12 @@ def make_plan(flags: dict[int, bool] | None = None, marks: tuple | None = None,
 
 
 # -- kernel state ------------------------------------------------------------------------------
+# ``_rewrite.rewrite_records(src, id_size, stop_at, out, st, *plan)`` rewrites from the state in
+# ``st`` until something needs the driver, and returns a RET_* code. It returns only at
+# sub-record or record boundaries, with everything it did recorded in ``st``; the driver writes
+# out[:st[ST_O]] after every return, then does what the code asks, resets ST_O and calls again.
+# Buffered mode never returns until its record is done (its header in ``out`` is not final
+# before that).
 ST_P = 0  # input cursor
 ST_PEND = 1  # start of the pending span of unchanged input bytes not yet in ``out``
 ST_O = 2  # bytes in ``out`` (the driver writes them and resets this after every return)
@@ -166,501 +165,9 @@ def new_state() -> np.ndarray:
     return st
 
 
-# -- byte helpers --------------------------------------------------------------------------------
-@njit(**HOT_INLINE)
-def write_u4(out, o, v):
-    out[o] = (v >> 24) & 0xFF
-    out[o + 1] = (v >> 16) & 0xFF
-    out[o + 2] = (v >> 8) & 0xFF
-    out[o + 3] = v & 0xFF
-
-
-@njit(**HOT_INLINE)
-def copy_bytes(out, o, src, a, n):
-    # Looping over slices, not over ``out[o + i]``: with the offsets added in the loop, Numba's
-    # negative-index handling keeps LLVM from vectorising it (1.8 GB/s instead of ~30).
-    dst = out[o : o + n]
-    from_ = src[a : a + n]
-    for i in range(n):
-        dst[i] = from_[i]
-
-
-@njit(**HOT_INLINE)
-def zero_bytes(out, o, n):
-    dst = out[o : o + n]
-    for i in range(n):
-        dst[i] = 0
-
-
-@njit(**HOT)
-def sub_record_end(buf, p, end, id_size):
-    """End of the heap dump sub-record at ``p`` (< ``end``): -1 if it runs past ``end``, -2 if
-    its tag or a basic type in it is unknown."""
-    tag = read_u1(buf, p)
-    q = p + 1
-    extra = _root_extra_bytes(tag, id_size)
-    if extra >= 0:
-        q += id_size + extra
-    elif tag == C.SUB_INSTANCE_DUMP:
-        if q + 2 * id_size + 8 > end:
-            return -1
-        q += 2 * id_size + 8 + read_u4(buf, q + 2 * id_size + 4)
-    elif tag == C.SUB_OBJECT_ARRAY_DUMP:
-        if q + 2 * id_size + 8 > end:
-            return -1
-        q += 2 * id_size + 8 + read_u4(buf, q + id_size + 4) * id_size
-    elif tag == C.SUB_PRIMITIVE_ARRAY_DUMP or tag == C.SUB_PRIMITIVE_ARRAY_NODATA:
-        if q + id_size + 9 > end:
-            return -1
-        elem = read_u1(buf, q + id_size + 8)
-        size = basic_type_size(elem, id_size)
-        if size < 0 or elem == C.TYPE_OBJECT:
-            return -2
-        q += id_size + 9
-        if tag == C.SUB_PRIMITIVE_ARRAY_DUMP:
-            q += read_u4(buf, q - 5) * size
-    elif tag == C.SUB_CLASS_DUMP:
-        n = _class_dump_length(buf, q, end, id_size)
-        if n < 0:
-            return n
-        q += n
-    elif tag == C.SUB_HEAP_DUMP_INFO:
-        q += 4 + id_size
-    else:
-        return -2
-    return q if q <= end else -1
-
-
-@njit(cache=True, inline="always")
-def is_heap_record(tag):
-    return tag == C.TAG_HEAP_DUMP or tag == C.TAG_HEAP_DUMP_SEGMENT
-
-
-# -- the edits -----------------------------------------------------------------------------------
-@njit(**HOT_INLINE)
-def is_marked(mark_meta, mark_bits, mark_sorted, object_id):
-    kind = mark_meta[0]
-    if kind == MARKS_BITSET:
-        d = object_id - mark_meta[1]
-        shift = mark_meta[2]
-        if d < 0 or (d & ((np.int64(1) << shift) - 1)) != 0:
-            return False
-        bit = d >> shift
-        if bit >= mark_meta[3]:
-            return False
-        return ((mark_bits[bit >> 3] >> (bit & 7)) & 1) == 1
-    if kind == MARKS_SORTED:
-        ids = mark_sorted
-        i = np.searchsorted(ids, object_id)
-        return i < ids.shape[0] and ids[i] == object_id
-    return False
-
-
-@njit(**HOT_INLINE)
-def _zero_slot(ids, class_id, st):
-    """Index of ``class_id`` in the zero-field table, or -1 (one-entry cache in ``st``)."""
-    if ids.shape[0] == 0:
-        return -1
-    if st[ST_LAST_SLOT] >= 0 and st[ST_LAST_CLASS] == class_id:
-        return st[ST_LAST_SLOT]
-    i = np.searchsorted(ids, class_id)
-    if i < ids.shape[0] and ids[i] == class_id:
-        st[ST_LAST_CLASS] = class_id
-        st[ST_LAST_SLOT] = i
-        return i
-    return -1
-
-
-@njit(**HOT_INLINE)
-def decide_edit(src, p, id_size, flags, mark_meta, mark_bits, mark_sorted, zero_class_ids, st):
-    """(edit, detail) for the sub-record at ``p``: detail is the zero-field slot of an instance,
-    or the payload bytes an array loses or regains."""
-    tag = src[p]
-    if tag == C.SUB_PRIMITIVE_ARRAY_DUMP:
-        if flags[F_STRIP_ALL_ARRAYS] or (
-                flags[F_STRIP_MARKED_ARRAYS]
-                and is_marked(mark_meta, mark_bits, mark_sorted,
-                              read_id(src, p + 1, id_size))):
-            length = read_u4(src, p + 1 + id_size + 4)
-            return EDIT_EMPTY_ARRAY, length * basic_type_size(read_u1(src, p + id_size + 9),
-                                                              id_size)
-    elif tag == C.SUB_PRIMITIVE_ARRAY_NODATA:
-        if flags[F_RESTORE_ARRAYS]:
-            length = read_u4(src, p + 1 + id_size + 4)
-            return EDIT_FILL_ARRAY, length * basic_type_size(read_u1(src, p + id_size + 9),
-                                                             id_size)
-    elif tag == C.SUB_INSTANCE_DUMP:
-        slot = _zero_slot(zero_class_ids, read_id(src, p + 1 + id_size + 4, id_size), st)
-        if slot >= 0 or flags[F_ZERO_UNKNOWN_INSTANCES]:
-            return EDIT_ZERO_FIELDS, slot
-    elif tag == C.SUB_CLASS_DUMP:
-        if flags[F_ZERO_STATICS]:
-            return EDIT_ZERO_STATICS, 0
-    return EDIT_NONE, 0
-
-
-@njit(cache=True, inline="always")
-def _array_header_size(id_size):
-    return 1 + id_size + 9  # tag, id, u4 serial, u4 length, u1 type
-
-
-@njit(**HOT)
-def _zero_instance_fields(out, o, n, id_size, zero_begin, zero_layout, zero_off, zero_len,
-                          slot):
-    """Zero the field bytes the plan names in the instance record copied to out[o:o+n]; all
-    of them for slot -1 (a class the plan does not know)."""
-    data = o + 1 + 2 * id_size + 8
-    length = o + n - data
-    if slot < 0:
-        zero_bytes(out, data, length)
-        return
-    for r in range(zero_begin[slot], zero_begin[slot + 1]):
-        a = zero_off[r]
-        b = min(a + zero_len[r], length)
-        if b > a:
-            zero_bytes(out, data + a, b - a)
-    tail = zero_layout[slot]
-    if tail < length:  # bytes no declared field explains
-        zero_bytes(out, data + tail, length - tail)
-
-
-@njit(**HOT)
-def _zero_class_statics(out, o, id_size):
-    """Zero the primitive constant pool and static values of the class dump copied to out[o:]."""
-    q = o + 1 + 7 * id_size + 8
-    n = read_u2(out, q)
-    q += 2
-    for _ in range(n):  # constant pool: u2 index, u1 type, value
-        t = out[q + 2]
-        size = basic_type_size(t, id_size)
-        if t != C.TYPE_OBJECT:
-            for i in range(size):
-                out[q + 3 + i] = 0
-        q += 3 + size
-    n = read_u2(out, q)
-    q += 2
-    for _ in range(n):  # statics: name id, u1 type, value
-        t = out[q + id_size]
-        size = basic_type_size(t, id_size)
-        if t != C.TYPE_OBJECT:
-            for i in range(size):
-                out[q + id_size + 1 + i] = 0
-        q += id_size + 1 + size
-
-
-# -- the kernel ----------------------------------------------------------------------------------
-@njit(**HOT_INLINE)
-def _take_pending(src, out, st, upto):
-    """Move the pending unchanged span [ST_PEND, upto) to the output: copied into ``out``, or
-    handed to the driver (RET_RAW) when it is long or does not fit. Returns 0 or RET_RAW."""
-    a = st[ST_PEND]
-    n = upto - a
-    if n <= 0:
-        st[ST_PEND] = upto
-        return 0
-    o = st[ST_O]
-    if n >= RAW_SPAN or o + n > out.shape[0]:
-        st[ST_OP_A] = a
-        st[ST_OP_B] = upto
-        st[ST_PEND] = upto
-        return RET_RAW
-    copy_bytes(out, o, src, a, n)
-    st[ST_O] = o + n
-    st[ST_PEND] = upto
-    return 0
-
-
-@njit(**HOT)
-def _error(st, src, at):
-    st[ST_ERR_AT] = at
-    st[ST_ERR_TAG] = src[at] if at < src.shape[0] else -1
-    return RET_ERROR
-
-
-@njit(**HOT_INLINE)
-def _edited_size(edit, detail, p, q, id_size):
-    if edit == EDIT_EMPTY_ARRAY:
-        return _array_header_size(id_size)
-    if edit == EDIT_FILL_ARRAY:
-        return _array_header_size(id_size) + detail
-    return q - p
-
-
-@njit(**HOT)
-def _apply_edit(src, out, st, p, q, id_size, zero_begin, zero_layout, zero_off, zero_len, edit,
-                detail, buffered):
-    """Write the edited sub-record [p, q) into ``out`` (pending span already taken). Returns 0,
-    RET_FLUSH when ``out`` has no room (nothing written), -1 in buffered mode when the edit can
-    never fit (the caller falls back to measure + stream), or RET_ZEROS after writing the
-    header of an array whose zeros the driver writes."""
-    o = st[ST_O]
-    cap = out.shape[0]
-    if edit == EDIT_EMPTY_ARRAY:
-        h = _array_header_size(id_size)
-        if o + h > cap:
-            return -1 if buffered else RET_FLUSH
-        out[o] = C.SUB_PRIMITIVE_ARRAY_NODATA
-        copy_bytes(out, o + 1, src, p + 1, h - 1)
-        st[ST_O] = o + h
-        st[ST_ARRAYS_EMPTIED] += 1
-        st[ST_BYTES_REMOVED] += detail
-        return 0
-    if edit == EDIT_FILL_ARRAY:
-        h = _array_header_size(id_size)
-        small = detail < RAW_SPAN
-        if o + h + (detail if small else 0) > cap:
-            return -1 if buffered else RET_FLUSH
-        if buffered and not small:
-            return -1
-        out[o] = C.SUB_PRIMITIVE_ARRAY_DUMP
-        copy_bytes(out, o + 1, src, p + 1, h - 1)
-        st[ST_ARRAYS_FILLED] += 1
-        st[ST_BYTES_ADDED] += detail
-        if small:
-            zero_bytes(out, o + h, detail)
-            st[ST_O] = o + h + detail
-            return 0
-        st[ST_O] = o + h
-        st[ST_OP_A] = detail
-        return RET_ZEROS
-    n = q - p
-    if o + n > cap:
-        if buffered or n > cap:
-            return -1
-        return RET_FLUSH
-    copy_bytes(out, o, src, p, n)
-    if edit == EDIT_ZERO_FIELDS:
-        _zero_instance_fields(out, o, n, id_size, zero_begin, zero_layout, zero_off, zero_len,
-                              detail)
-        st[ST_INSTANCES_ZEROED] += 1
-    else:
-        _zero_class_statics(out, o, id_size)
-        st[ST_CLASSES_ZEROED] += 1
-    st[ST_O] = o + n
-    return 0
-
-
-@njit(**HOT_INLINE)
-def _write_record_header(src, out, o, rec, length):
-    copy_bytes(out, o, src, rec, 5)  # tag and timestamp
-    write_u4(out, o + 5, length)
-
-
-@njit(**HOT_INLINE)
-def _end_heap_record(st):
-    """After the last complete sub-record of a heap dump record: go on, or stop if it was cut."""
-    st[ST_MODE] = MODE_TOP
-    if st[ST_BODY_END] < st[ST_REC_END]:
-        st[ST_ENDED] = 1
-        st[ST_P] = st[ST_BODY_END]
-    else:
-        st[ST_P] = st[ST_REC_END]
-    st[ST_PEND] = st[ST_P]
-    if st[ST_MEASURED] != st[ST_REC_END] - st[ST_REC] - C.RECORD_HEADER_SIZE:
-        st[ST_RECORDS_RESIZED] += 1
-
-
-@njit(**HOT_INLINE)
-def _body_limit(st, size):
-    return min(st[ST_REC_END], size)
-
-
-@njit(**HOT_INLINE)
-def _sub_end_or_cut(src, st, p, limit, id_size):
-    """End of the sub-record at p; -1 when the file cut it (the record then ends at p);
-    -2 when it is corrupt."""
-    q = sub_record_end(src, p, limit, id_size)
-    if q == -1 and st[ST_REC_END] > src.shape[0]:
-        return -1
-    if q < 0:
-        return -2
-    return q
-
-
-@njit(**HOT)
-def rewrite_records(src, id_size, stop_at, out, st, plan):
-    """Rewrite from the state in ``st`` until something needs the driver (see RET_*).
-
-    The kernel only returns at sub-record or record boundaries, with everything it did recorded
-    in ``st``; the driver writes out[:st[ST_O]] after every return, then does what the return
-    code asks, resets ST_O and calls again. Buffered mode never returns until its record is done
-    (its header in ``out`` is not final before that).
-    """
-    size = src.shape[0]
-    cap = out.shape[0]
-    flags, zero_class_ids = plan.flags, plan.zero_class_ids
-    mark_meta, mark_bits, mark_sorted = plan.mark_meta, plan.mark_bits, plan.mark_sorted
-    zero_begin, zero_layout = plan.zero_begin, plan.zero_layout
-    zero_off, zero_len = plan.zero_off, plan.zero_len
-    while True:
-        mode = st[ST_MODE]
-        if mode == MODE_TOP:
-            p = st[ST_P]
-            st[ST_CURSOR] = p
-            if p >= size or st[ST_ENDED] == 1:
-                r = _take_pending(src, out, st, min(p, size))
-                return r if r else RET_DONE
-            if p >= stop_at:
-                r = _take_pending(src, out, st, p)
-                return r if r else RET_PAUSE
-            if p + C.RECORD_HEADER_SIZE > size:
-                st[ST_TRUNC_AT] = p
-                st[ST_MISSING] = C.RECORD_HEADER_SIZE - (size - p)
-                st[ST_ENDED] = 1
-                continue
-            tag = read_u1(src, p)
-            length = read_u4(src, p + 5)
-            end = p + C.RECORD_HEADER_SIZE + length
-            if end > size:
-                st[ST_TRUNC_AT] = p
-                st[ST_MISSING] = end - size
-            if not is_heap_record(tag):
-                if end > size:  # a cut record other than a heap dump: nothing of it is kept
-                    st[ST_ENDED] = 1
-                    continue
-                st[ST_P] = end
-                if end - st[ST_PEND] >= RAW_SPAN:
-                    return _take_pending(src, out, st, end)
-                continue
-            r = _take_pending(src, out, st, p)
-            if r:
-                return r
-            st[ST_REC] = p
-            st[ST_REC_END] = end
-            st[ST_BODY_END] = end
-            st[ST_MEASURED] = 0
-            body = p + C.RECORD_HEADER_SIZE
-            need = C.RECORD_HEADER_SIZE + min(length, size - body)
-            if need <= cap:
-                if st[ST_O] + need > cap:
-                    return RET_FLUSH
-                st[ST_HDR_O] = st[ST_O]
-                st[ST_O] += C.RECORD_HEADER_SIZE
-                st[ST_MODE] = MODE_BUFFERED
-            else:
-                st[ST_MODE] = MODE_MEASURE
-                st[ST_MQ] = body
-            st[ST_P] = body
-            st[ST_PEND] = body
-        elif mode == MODE_BUFFERED:
-            p = st[ST_P]
-            limit = _body_limit(st, size)
-            fallback = False
-            while p < limit:
-                q = _sub_end_or_cut(src, st, p, limit, id_size)
-                if q == -2:
-                    return _error(st, src, p)
-                if q == -1:
-                    st[ST_BODY_END] = p
-                    break
-                edit, detail = decide_edit(src, p, id_size, flags, mark_meta, mark_bits, mark_sorted,
-                                           zero_class_ids, st)
-                if edit != EDIT_NONE:
-                    n = p - st[ST_PEND]
-                    if st[ST_O] + n > cap:
-                        fallback = True
-                        break
-                    copy_bytes(out, st[ST_O], src, st[ST_PEND], n)
-                    st[ST_O] += n
-                    r = _apply_edit(src, out, st, p, q, id_size, zero_begin, zero_layout, zero_off,
-                                    zero_len, edit, detail, True)
-                    if r != 0:
-                        fallback = True
-                        break
-                    st[ST_PEND] = q
-                p = q
-            if fallback:  # restore made it too big for ``out``: undo, measure, stream
-                st[ST_O] = st[ST_HDR_O]
-                st[ST_BODY_END] = st[ST_REC_END]
-                st[ST_MODE] = MODE_MEASURE
-                st[ST_MQ] = st[ST_REC] + C.RECORD_HEADER_SIZE
-                continue
-            n = p - st[ST_PEND]
-            if st[ST_O] + n > cap:  # cannot happen for strip: its output is never longer
-                st[ST_O] = st[ST_HDR_O]
-                st[ST_BODY_END] = st[ST_REC_END]
-                st[ST_MODE] = MODE_MEASURE
-                st[ST_MQ] = st[ST_REC] + C.RECORD_HEADER_SIZE
-                continue
-            copy_bytes(out, st[ST_O], src, st[ST_PEND], n)
-            st[ST_O] += n
-            h = st[ST_HDR_O]
-            st[ST_MEASURED] = st[ST_O] - h - C.RECORD_HEADER_SIZE
-            _write_record_header(src, out, h, st[ST_REC], st[ST_MEASURED])
-            if st[ST_BODY_END] == st[ST_REC_END] and st[ST_REC_END] > size:
-                st[ST_BODY_END] = p  # the file ends exactly after a complete sub-record
-            st[ST_P] = p
-            _end_heap_record(st)
-        elif mode == MODE_MEASURE:
-            p = st[ST_MQ]
-            limit = _body_limit(st, size)
-            measured = st[ST_MEASURED]
-            while p < limit:
-                if p >= stop_at:
-                    st[ST_MQ] = p
-                    st[ST_MEASURED] = measured
-                    st[ST_CURSOR] = p
-                    return RET_PAUSE
-                q = _sub_end_or_cut(src, st, p, limit, id_size)
-                if q == -2:
-                    return _error(st, src, p)
-                if q == -1:
-                    break
-                edit, detail = decide_edit(src, p, id_size, flags, mark_meta, mark_bits, mark_sorted,
-                                           zero_class_ids, st)
-                measured += _edited_size(edit, detail, p, q, id_size)
-                p = q
-            if measured >= (np.int64(1) << 32):
-                st[ST_MEASURED] = measured
-                return _error(st, src, st[ST_REC])
-            st[ST_BODY_END] = p
-            st[ST_MEASURED] = measured
-            st[ST_MQ] = p
-            if st[ST_O] + C.RECORD_HEADER_SIZE > cap:
-                return RET_FLUSH
-            _write_record_header(src, out, st[ST_O], st[ST_REC], measured)
-            st[ST_O] += C.RECORD_HEADER_SIZE
-            st[ST_MODE] = MODE_STREAM
-            st[ST_P] = st[ST_REC] + C.RECORD_HEADER_SIZE
-            st[ST_PEND] = st[ST_P]
-        else:  # MODE_STREAM: the sub-records were all read once while measuring
-            p = st[ST_P]
-            limit = st[ST_BODY_END]
-            while p < limit:
-                if p >= stop_at:
-                    st[ST_P] = p
-                    st[ST_CURSOR] = p
-                    r = _take_pending(src, out, st, p)
-                    return r if r else RET_PAUSE
-                q = sub_record_end(src, p, limit, id_size)
-                edit, detail = decide_edit(src, p, id_size, flags, mark_meta, mark_bits, mark_sorted,
-                                           zero_class_ids, st)
-                if edit == EDIT_NONE:
-                    p = q
-                    if p - st[ST_PEND] >= RAW_SPAN:
-                        st[ST_P] = p
-                        return _take_pending(src, out, st, p)
-                    continue
-                st[ST_P] = p
-                r = _take_pending(src, out, st, p)
-                if r:
-                    return r
-                r = _apply_edit(src, out, st, p, q, id_size, zero_begin, zero_layout, zero_off,
-                                zero_len, edit, detail, False)
-                if r == RET_FLUSH:
-                    return r
-                if r == -1:
-                    return _error(st, src, p)
-                p = q
-                st[ST_P] = p
-                st[ST_PEND] = p
-                if r == RET_ZEROS:
-                    return r
-            st[ST_P] = p
-            r = _take_pending(src, out, st, p)
-            if r:
-                return r
-            _end_heap_record(st)
+# is_marked(mark_meta, mark_bits, mark_sorted, object id): whether the plan's mark set holds the
+# id, by the kernel's own test
+is_marked = _rewrite.is_marked
 
 
 # -- output ------------------------------------------------------------------------------------
@@ -779,7 +286,7 @@ def rewrite_dump(dump: DumpFile, out: OutputFile, plan: EditPlan,
     released = 0
     while True:
         stop_at = st[ST_CURSOR] + WINDOW_BYTES
-        code = rewrite_records(src, id_size, stop_at, buf, st, plan)
+        code = _rewrite.rewrite_records(src, id_size, stop_at, buf, st, *plan)
         if st[ST_O]:
             out.write(buf[: st[ST_O]])
             st[ST_O] = 0

@@ -231,6 +231,46 @@ def _class_dump_length(buf, p, end, id_size):
 
 
 @njit(cache=True)
+def sub_record_end(buf, p, end, id_size):
+    """End of the heap dump sub-record at ``p`` (< ``end``): -1 if it runs past ``end``, -2 if
+    its tag or a basic type in it is unknown. (strip and restore have their own, in C:
+    ``_rewrite.c``.)"""
+    tag = read_u1(buf, p)
+    q = p + 1
+    extra = _root_extra_bytes(tag, id_size)
+    if extra >= 0:
+        q += id_size + extra
+    elif tag == C.SUB_INSTANCE_DUMP:
+        if q + 2 * id_size + 8 > end:
+            return -1
+        q += 2 * id_size + 8 + read_u4(buf, q + 2 * id_size + 4)
+    elif tag == C.SUB_OBJECT_ARRAY_DUMP:
+        if q + 2 * id_size + 8 > end:
+            return -1
+        q += 2 * id_size + 8 + read_u4(buf, q + id_size + 4) * id_size
+    elif tag == C.SUB_PRIMITIVE_ARRAY_DUMP or tag == C.SUB_PRIMITIVE_ARRAY_NODATA:
+        if q + id_size + 9 > end:
+            return -1
+        elem = read_u1(buf, q + id_size + 8)
+        size = basic_type_size(elem, id_size)
+        if size < 0 or elem == C.TYPE_OBJECT:
+            return -2
+        q += id_size + 9
+        if tag == C.SUB_PRIMITIVE_ARRAY_DUMP:
+            q += read_u4(buf, q - 5) * size
+    elif tag == C.SUB_CLASS_DUMP:
+        n = _class_dump_length(buf, q, end, id_size)
+        if n < 0:
+            return n
+        q += n
+    elif tag == C.SUB_HEAP_DUMP_INFO:
+        q += 4 + id_size
+    else:
+        return -2
+    return q if q <= end else -1
+
+
+@njit(cache=True)
 def _class_dump(buf, p, id_size, fill, out, counts, heap):
     """Count (and when ``fill``, record) the class table entry and its fields for the
     CLASS_DUMP body at ``p``, already validated by ``_class_dump_length``."""

@@ -31,12 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from numba import njit
 
 from oomlens.errors import OomlensError
 from oomlens.hprof import constants as C
 from oomlens.hprof import rewrite as R
-from oomlens.hprof.scan import basic_type_size
 from oomlens.hprof.source import DumpFile
 from oomlens.hprof.survey import ClassLayouts, Survey, descendants, survey
 
@@ -67,63 +65,70 @@ class StripResult:
 
 
 # -- zeroed fields ------------------------------------------------------------------------------
-@njit(cache=True)
-def _zero_runs(super_index, fbegin, nfields, fd_type, wanted, selected, id_size, fill, begin,
-               layout, off, length):
-    """For each selected class, the byte runs of its instance data to zero (fields ``wanted``,
-    own fields first, then each superclass's) and the bytes its layout explains. Counts only
-    when not ``fill``. Returns the number of runs, or -1 for a superclass cycle."""
-    n = super_index.shape[0]
-    r = 0
-    for s in range(selected.shape[0]):
-        if fill:
-            begin[s] = r
-        pos = 0
-        j = selected[s]
-        depth = 0
-        last_end = -1
-        while j >= 0:
-            depth += 1
-            if depth > n:
-                return -1
-            for f in range(fbegin[j], fbegin[j] + nfields[j]):
-                size = basic_type_size(fd_type[f], id_size)
-                if wanted[f]:
-                    if last_end == pos and r > 0:  # extends the previous run
-                        if fill:
-                            length[r - 1] += size
-                    else:
-                        if fill:
-                            off[r] = pos
-                            length[r] = size
-                        r += 1
-                    last_end = pos + size
-                pos += size
-            j = super_index[j]
-        if fill:
-            layout[s] = pos
-    if fill:
-        begin[selected.shape[0]] = r
-    return r
+_CYCLE = "corrupt heap dump: superclass cycle in the class dumps"
+
+
+def _chain_runs(layouts: ClassLayouts, selected: np.ndarray, wanted: np.ndarray,
+                id_size: int) -> list[tuple[tuple, int]]:
+    """For each class at ``selected``: the byte runs (offset, length) of its instance data to
+    zero (fields ``wanted``; own fields first, then each superclass's; adjacent fields in one
+    run) and the bytes its layout explains.
+
+    A class's runs are its own followed by its superclass's, shifted by its own field bytes, so
+    each class of a chain is worked out once and its subclasses reuse it: the work is the
+    classes and the runs, not the fields of every class's whole chain."""
+    sizes = [-1] * 256
+    for code, size in C.PRIMITIVE_SIZES.items():
+        sizes[code] = size
+    sizes[C.TYPE_OBJECT] = id_size
+    sup = layouts.super_index.tolist()
+    fbegin, nfields = layouts.fbegin.tolist(), layouts.nfields.tolist()
+    ftype, want = layouts.fd_type.tolist(), wanted.tolist()
+    done: dict[int, tuple[tuple, int]] = {}  # class index -> (runs, bytes) of its chain
+
+    def own_runs(c: int) -> tuple[list, int]:
+        runs, pos = [], 0
+        for f in range(fbegin[c], fbegin[c] + nfields[c]):
+            size = sizes[ftype[f]]
+            if want[f]:
+                if runs and runs[-1][0] + runs[-1][1] == pos:  # extends the previous run
+                    runs[-1] = (runs[-1][0], runs[-1][1] + size)
+                else:
+                    runs.append((pos, size))
+            pos += size
+        return runs, pos
+
+    for k in selected.tolist():
+        chain, j = [], k
+        while j >= 0 and j not in done:  # up to the first class already worked out
+            chain.append(j)
+            if len(chain) > len(sup):
+                raise OomlensError(_CYCLE)
+            j = sup[j]
+        runs, total = done[j] if j >= 0 else ((), 0)
+        for c in reversed(chain):
+            mine, size = own_runs(c)
+            above = [(a + size, n) for a, n in runs]
+            if mine and above and mine[-1][0] + mine[-1][1] == above[0][0]:  # one run across
+                mine[-1] = (mine[-1][0], mine[-1][1] + above.pop(0)[1])
+            runs, total = tuple(mine + above), size + total
+            done[c] = (runs, total)
+    return [done[k] for k in selected.tolist()]
 
 
 def zero_field_table(layouts: ClassLayouts, selected: np.ndarray, wanted: np.ndarray,
                      id_size: int):
     """The plan's zero-field table for the classes at ``selected`` (indices into ``layouts``,
     ascending, so the class ids come out sorted)."""
-    selected = np.ascontiguousarray(selected, np.int64)
-    args = (layouts.super_index, layouts.fbegin, layouts.nfields, layouts.fd_type,
-            np.ascontiguousarray(wanted, np.bool_), selected, id_size)
-    empty = np.zeros(0, np.int64)
-    count = _zero_runs(*args, False, empty, empty, empty, empty)
-    if count < 0:
-        raise OomlensError("corrupt heap dump: superclass cycle in the class dumps")
+    selected = np.asarray(selected, np.int64)
+    chains = _chain_runs(layouts, selected, np.asarray(wanted, np.bool_), id_size)
+    counts = np.array([len(runs) for runs, _ in chains], np.int64)
     begin = np.zeros(len(selected) + 1, np.int64)
-    layout = np.zeros(len(selected), np.int64)
-    off = np.zeros(count, np.int64)
-    length = np.zeros(count, np.int64)
-    _zero_runs(*args, True, begin, layout, off, length)
-    return layouts.ids[selected].copy(), begin, layout, off, length
+    np.cumsum(counts, out=begin[1:])
+    layout = np.array([total for _, total in chains], np.int64)
+    flat = np.array([run for runs, _ in chains for run in runs], np.int64).reshape(-1, 2)
+    return (layouts.ids[selected].copy(), begin, layout, np.ascontiguousarray(flat[:, 0]),
+            np.ascontiguousarray(flat[:, 1]))
 
 
 def _string_hash_fields(sv: Survey) -> tuple[np.ndarray, np.ndarray]:

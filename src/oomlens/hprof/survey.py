@@ -10,9 +10,10 @@ the array may come before or after the String. So strip reads the dump once befo
   level and the String hash zeroing need, and the offset of ``value`` / ``mBuffer``);
 - every String / Bitmap instance: the id in its ``value`` / ``mBuffer`` field, a *mark*.
 
-All of that runs in one Numba kernel over the mapped file, paused every window so pages can be
-released. The marks stream through a fixed-size chunk (spilled to a temporary file when full),
-so nothing here grows with the object count; the tables grow with the number of classes only.
+All of that runs in one kernel over the mapped file (``survey_records`` in ``_rewrite.c``: C,
+for the reasons given there), paused every window so pages can be released. The marks stream
+through a fixed-size chunk (spilled to a temporary file when full), so nothing here grows with
+the object count; the tables grow with the number of classes only.
 
 Real dumps write the name records before the heap, and both HotSpot and ART write the String and
 Bitmap class dumps before their instances, so one pass suffices. When that does not hold (an
@@ -27,12 +28,10 @@ from collections import namedtuple
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from oomlens.errors import HprofFormatError
+from oomlens.hprof import _rewrite
 from oomlens.hprof import constants as C
-from oomlens.hprof.rewrite import HOT, HOT_INLINE, is_heap_record, sub_record_end
-from oomlens.hprof.scan import basic_type_size, read_id, read_u1, read_u2, read_u4
 from oomlens.hprof.source import DumpFile
 
 WINDOW_BYTES = 8 << 20  # pages are released behind the walk this often
@@ -55,6 +54,12 @@ OFFSET_UNKNOWN = -1  # the class dump has not been read yet
 OFFSET_NONE = -2  # the class has no such reference field
 
 # -- kernel state -------------------------------------------------------------------------------
+# ``_rewrite.survey_records(src, stop_at, id_size, names, name_off, collect, mark, *tables, st)``
+# walks from ``st[SV_P]``: with ``collect``, it records names, LOAD_CLASS and CLASS_DUMPs (and
+# resolves the marked classes when the first heap dump starts); with ``mark``, it marks the
+# arrays of instances of the classes in ``tables.tg_*``. It pauses (R_PAUSE) at the first
+# sub-record at or after ``stop_at``, and returns whenever a table or the mark chunk is full
+# (nothing of the current item applied, so calling again resumes exactly).
 SV_P = 0
 SV_REC_END = 1  # end of the heap dump record being walked, 0 at top level
 SV_HEAP_STARTED = 2
@@ -129,234 +134,6 @@ def _grown(t: Tables, which: int) -> Tables:
     return t._replace(**changes)
 
 
-# -- the kernel ---------------------------------------------------------------------------------
-@njit(**HOT)
-def _matches_name(src, p, n, names, name_off):
-    for k in range(name_off.shape[0] - 1):
-        a, b = name_off[k], name_off[k + 1]
-        if b - a != n:
-            continue
-        same = True
-        for i in range(n):
-            if src[p + i] != names[a + i]:
-                same = False
-                break
-        if same:
-            return k
-    return -1
-
-
-@njit(**HOT)
-def _name_index(t, st, name_id):
-    for i in range(st[SV_N_MATCH]):
-        if t.match_id[i] == name_id:
-            return t.match_name[i]
-    return -1
-
-
-@njit(**HOT_INLINE)
-def _target_of(tg_class, n, class_id):
-    for k in range(n):
-        if tg_class[k] == class_id:
-            return k
-    return -1
-
-
-@njit(cache=True)
-def _resolve_targets(t, st):
-    """Marked classes from the names read so far (called when the first heap dump starts)."""
-    for i in range(st[SV_N_LC]):
-        name = _name_index(t, st, t.lc_name[i])
-        if name == NAME_STRING_CLASS[0] or name == NAME_STRING_CLASS[1]:
-            kind = TARGET_STRING
-        elif name == NAME_BITMAP_CLASS[0] or name == NAME_BITMAP_CLASS[1]:
-            kind = TARGET_BITMAP
-        else:
-            continue
-        if _target_of(t.tg_class, st[SV_N_TARGETS], t.lc_class[i]) >= 0:
-            continue
-        k = st[SV_N_TARGETS]
-        if k == t.tg_class.shape[0]:
-            st[SV_GROW] = GROW_TARGETS
-            return R_GROW
-        t.tg_class[k] = t.lc_class[i]
-        t.tg_kind[k] = kind
-        t.tg_offset[k] = OFFSET_UNKNOWN
-        st[SV_N_TARGETS] = k + 1
-    return 0
-
-
-@njit(cache=True)
-def _survey_class(src, p, id_size, t, st):
-    """Record the CLASS_DUMP at ``p`` (tag included); for a marked class, the offset of its
-    ``value`` / ``mBuffer`` field among its own fields (they come first in instance data)."""
-    q = p + 1 + 7 * id_size + 8
-    n = read_u2(src, q)
-    q += 2
-    for _ in range(n):
-        q += 3 + basic_type_size(read_u1(src, q + 2), id_size)
-    n = read_u2(src, q)
-    q += 2
-    for _ in range(n):
-        q += id_size + 1 + basic_type_size(read_u1(src, q + id_size), id_size)
-    nf = read_u2(src, q)
-    q += 2
-    k = st[SV_N_CLS]
-    f = st[SV_N_FIELDS]
-    if k == t.cls_id.shape[0] or f + nf > t.fd_name.shape[0]:
-        st[SV_GROW] = GROW_CLASSES
-        return R_GROW
-    class_id = read_id(src, p + 1, id_size)
-    t.cls_id[k] = class_id
-    t.cls_super[k] = read_id(src, p + 1 + id_size + 4, id_size)
-    t.cls_fbegin[k] = f
-    t.cls_nfields[k] = nf
-    target = _target_of(t.tg_class, st[SV_N_TARGETS], class_id)
-    wanted = -1
-    if target >= 0 and t.tg_offset[target] == OFFSET_UNKNOWN:
-        wanted = NAME_VALUE if t.tg_kind[target] == TARGET_STRING else NAME_MBUFFER
-        t.tg_offset[target] = OFFSET_NONE
-    offset = 0
-    for i in range(nf):
-        name = read_id(src, q, id_size)
-        ftype = read_u1(src, q + id_size)
-        t.fd_name[f + i] = name
-        t.fd_type[f + i] = ftype
-        if wanted >= 0 and ftype == C.TYPE_OBJECT and _name_index(t, st, name) == wanted:
-            t.tg_offset[target] = offset
-            wanted = -1
-        offset += basic_type_size(ftype, id_size)
-        q += id_size + 1
-    st[SV_N_CLS] = k + 1
-    st[SV_N_FIELDS] = f + nf
-    return 0
-
-
-@njit(**HOT)
-def _survey_instance(src, p, id_size, tg_class, tg_kind, tg_offset, marks, st):
-    """Mark the array a String or Bitmap instance at ``p`` holds."""
-    k = _target_of(tg_class, st[SV_N_TARGETS], read_id(src, p + 1 + id_size + 4, id_size))
-    if k < 0:
-        return 0
-    offset = tg_offset[k]
-    if offset == OFFSET_UNKNOWN:
-        st[SV_EARLY] += 1
-        return 0
-    if offset < 0 or offset + id_size > read_u4(src, p + 1 + 2 * id_size + 4):
-        return 0
-    ref = read_id(src, p + 1 + 2 * id_size + 8 + offset, id_size)
-    if ref == 0:
-        return 0
-    n = st[SV_N_MARKS]
-    if n == marks.shape[0]:
-        return R_MARKS
-    marks[n] = ref
-    st[SV_N_MARKS] = n + 1
-    if st[SV_MARKS] == 0:
-        st[SV_MARK_MIN] = st[SV_MARK_MAX] = st[SV_MARK_FIRST] = ref
-    st[SV_MARKS] += 1
-    st[SV_MARK_MIN] = min(st[SV_MARK_MIN], ref)
-    st[SV_MARK_MAX] = max(st[SV_MARK_MAX], ref)
-    st[SV_MARK_OR] |= ref - st[SV_MARK_FIRST]
-    if tg_kind[k] == TARGET_STRING:
-        st[SV_STRING_MARKS] += 1
-    else:
-        st[SV_BITMAP_MARKS] += 1
-    return 0
-
-
-@njit(**HOT)
-def survey_records(src, stop_at, id_size, names, name_off, collect, mark, t, st):
-    """Walk from ``st[SV_P]``: with ``collect``, record names, LOAD_CLASS and CLASS_DUMPs (and
-    resolve the marked classes when the first heap dump starts); with ``mark``, mark the arrays
-    of instances of the classes in ``t.tg_*``. Pauses (R_PAUSE) at the first sub-record at or
-    after ``stop_at``, and returns whenever a table or the mark chunk is full (nothing of the
-    current item applied, so calling again resumes exactly)."""
-    size = src.shape[0]
-    tg_class, tg_kind, tg_offset, marks = t.tg_class, t.tg_kind, t.tg_offset, t.marks
-    while True:
-        p = st[SV_P]
-        rec_end = st[SV_REC_END]
-        if rec_end > 0:
-            limit = min(rec_end, size)
-            while p < limit:
-                if p >= stop_at:
-                    st[SV_P] = p
-                    return R_PAUSE
-                q = sub_record_end(src, p, limit, id_size)
-                if q == -2 or (q == -1 and rec_end <= size):
-                    st[SV_P] = p
-                    st[SV_ERR_AT] = p
-                    return R_ERROR
-                if q == -1:
-                    st[SV_P] = size  # cut by the end of the file
-                    st[SV_REC_END] = 0
-                    return R_DONE
-                tag = src[p]
-                r = 0
-                if tag == C.SUB_INSTANCE_DUMP:
-                    if mark:
-                        r = _survey_instance(src, p, id_size, tg_class, tg_kind, tg_offset,
-                                             marks, st)
-                elif tag == C.SUB_CLASS_DUMP:
-                    if collect:
-                        r = _survey_class(src, p, id_size, t, st)
-                if r:
-                    st[SV_P] = p
-                    return r
-                p = q
-            st[SV_P] = p
-            st[SV_REC_END] = 0
-            continue
-        if p >= size:
-            return R_DONE
-        if p >= stop_at:
-            return R_PAUSE
-        if p + C.RECORD_HEADER_SIZE > size:
-            st[SV_TRUNC_AT] = p
-            st[SV_MISSING] = C.RECORD_HEADER_SIZE - (size - p)
-            st[SV_P] = size
-            return R_DONE
-        tag = read_u1(src, p)
-        body = p + C.RECORD_HEADER_SIZE
-        end = body + read_u4(src, p + 5)
-        if end > size:
-            st[SV_TRUNC_AT] = p
-            st[SV_MISSING] = end - size
-        if is_heap_record(tag):
-            if collect and st[SV_HEAP_STARTED] == 0:
-                r = _resolve_targets(t, st)
-                if r:
-                    return r
-                st[SV_HEAP_STARTED] = 1
-            st[SV_HEAP_RECORDS] += 1
-            st[SV_P] = body
-            st[SV_REC_END] = end
-            continue
-        if end > size:
-            st[SV_P] = size
-            return R_DONE
-        if collect and tag == C.TAG_STRING and end - body >= id_size:
-            k = _matches_name(src, body + id_size, end - body - id_size, names, name_off)
-            if k >= 0:
-                n = st[SV_N_MATCH]
-                if n == t.match_id.shape[0]:
-                    st[SV_GROW] = GROW_MATCH
-                    return R_GROW
-                t.match_id[n] = read_id(src, body, id_size)
-                t.match_name[n] = k
-                st[SV_N_MATCH] = n + 1
-        elif collect and tag == C.TAG_LOAD_CLASS and end - body >= 8 + 2 * id_size:
-            n = st[SV_N_LC]
-            if n == t.lc_class.shape[0]:
-                st[SV_GROW] = GROW_LC
-                return R_GROW
-            t.lc_class[n] = read_id(src, body + 4, id_size)
-            t.lc_name[n] = read_id(src, body + 8 + id_size, id_size)
-            st[SV_N_LC] = n + 1
-        st[SV_P] = end
-
-
 # -- marks --------------------------------------------------------------------------------------
 class MarkSpool:
     """The marked ids as the kernel hands them over, chunk by chunk: kept in memory up to a few
@@ -391,11 +168,14 @@ class MarkSpool:
             self._file = None
 
 
-@njit(cache=True)
-def _set_bits(bits, ids, base, shift):
-    for i in range(ids.shape[0]):
-        b = (ids[i] - base) >> shift
-        bits[b >> 3] |= np.uint8(1 << (b & 7))
+def _set_bits(bits: np.ndarray, ids: np.ndarray, base: int, shift: int) -> None:
+    """Set bit (id - base) >> shift of ``bits`` for each of ``ids`` (one chunk of the spool).
+    The distance is taken modulo 2^64, as ``build_mark_set`` measures the span and the kernel's
+    ``is_marked`` reads it back, so ids more than 2^63 apart still get their own bits."""
+    b = (ids.view(np.uint64) - np.uint64(base % (1 << 64))) >> np.uint64(shift)
+    # ufunc.at, not ``bits[i] |= m``: several ids may set bits of the same byte
+    np.bitwise_or.at(bits, b >> np.uint64(3),
+                     np.left_shift(np.uint8(1), (b & np.uint64(7)).astype(np.uint8)))
 
 
 def build_mark_set(spool: MarkSpool, count: int, low: int, high: int, or_delta: int):
@@ -425,7 +205,7 @@ def build_mark_set(spool: MarkSpool, count: int, low: int, high: int, or_delta: 
     if bitset_bytes <= max(8 * count, 1 << 20) and high >= low:
         bits = np.zeros(bitset_bytes, np.uint8)
         for chunk in spool.chunks():
-            _set_bits(bits, np.ascontiguousarray(chunk, np.int64), np.int64(low), shift)
+            _set_bits(bits, np.ascontiguousarray(chunk, np.int64), low, shift)
         return np.array([R.MARKS_BITSET, low, shift, nbits], np.int64), bits, \
             np.zeros(0, np.int64)
     ids = np.concatenate(list(spool.chunks())) if count else np.zeros(0, np.int64)
@@ -480,7 +260,8 @@ def _run(dump: DumpFile, t: Tables, collect: bool, mark: bool, spool: MarkSpool 
     released = 0
     while True:
         stop_at = st[SV_P] + WINDOW_BYTES
-        r = survey_records(src, stop_at, id_size, names, name_off, collect, mark, t, st)
+        r = _rewrite.survey_records(src, stop_at, id_size, names, name_off, collect, mark, *t,
+                                    st)
         if r == R_GROW:
             t = _grown(t, int(st[SV_GROW]))
             continue
