@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import gzip
 import json
 import os
 import shutil
@@ -27,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import zstandard
 from hypothesis import HealthCheck, given, settings
 
 import oomlens
@@ -38,6 +36,8 @@ from oomlens.config import Settings
 from oomlens.heap.strings import REDACTED, is_redacted, text_or_redacted
 from oomlens.hprof import constants as C
 from oomlens.hprof.restore import restore_dump
+from oomlens.hprof import pack
+from oomlens.hprof.source import DumpFile
 from oomlens.hprof.scan import KIND_INSTANCE, KIND_PRIMITIVE_ARRAY, data_offset
 from oomlens.hprof.strip import LEVELS, strip_dump
 from oomlens.hprof.survey import MarkSpool, build_mark_set
@@ -58,12 +58,9 @@ def run_cli(*args, timeout=300):
 
 
 def plain_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        return gzip.decompress(raw)
-    if raw[:4] == b"\x28\xb5\x2f\xfd":
-        return zstandard.ZstdDecompressor().stream_reader(raw).read()
-    return raw
+    """The HPROF in a plain, gzip, zstd or packed file."""
+    with DumpFile(path) as dump:
+        return bytes(dump.data)
 
 
 @functools.lru_cache(maxsize=1)  # the levels of one dump run one after the other
@@ -181,7 +178,7 @@ def expected_restore(original: bytes, heap, level: str) -> np.ndarray:
 def test_stripped_dump_is_the_same_heap(open_dump, stripped, name, level):
     original = open_dump(name)
     out, _, result = stripped(name, level)
-    assert out.read_bytes()[:4] == b"\x28\xb5\x2f\xfd"  # zstd by default
+    assert pack.is_packed(out.read_bytes()[:8])  # packed by default
     assert result.stripped_bytes < result.hprof_bytes
     assert result.stored_bytes == out.stat().st_size
     with oomlens.open_heap(out) as heap:
@@ -228,7 +225,7 @@ def test_restore_gives_the_original_with_the_removed_bytes_zeroed(open_dump, str
 def test_strip_of_a_restored_dump_is_the_same_stripped_dump(stripped, tmp_path):
     out, restored, _ = stripped("dalvik_leak_service_binder.hprof.gz", "arrays")
     again = tmp_path / "again.hprof"
-    strip_dump(restored, again, "arrays", compress=False)
+    strip_dump(restored, again, "arrays", form="plain")
     assert again.read_bytes() == plain_bytes(out)
 
 
@@ -444,7 +441,7 @@ def test_strings_are_found_whatever_the_record_order(tmp_path, string_class_firs
     src = tmp_path / "in.hprof"
     src.write_bytes(_string_dump(string_class_first, subclass))
     out = tmp_path / "out.hprof"
-    result = strip_dump(src, out, "strings", compress=False)
+    result = strip_dump(src, out, "strings", form="plain")
     assert result.passes == passes
     data = out.read_bytes()
     assert b"top secret" not in data and "also secret".encode("utf-16-be") not in data
@@ -597,7 +594,7 @@ def test_mutated_dumps_strip_and_restore_cleanly(tmp_path_factory, data):
 
     for level in LEVELS:
         out = folder / f"{level}.hprof"
-        if clean(strip_dump, src, out, level, compress=False):
+        if clean(strip_dump, src, out, level, form="plain"):
             try:
                 restore_dump(out, folder / "restored.hprof")
             except oomlens.OomlensError as exc:

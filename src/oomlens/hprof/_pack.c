@@ -35,7 +35,7 @@ enum { S_OP, S_OTHER, S_LEN, S_ID, S_SERIAL, S_CLASS, S_FLAG, S_REF, S_PRIM, S_P
 #define OP_RAW 0xF1    /* a length in S_LEN, then that many bytes from S_OTHER, verbatim */
 
 
-#define STREAM_CAPACITY (4u << 20)
+#define STREAM_CAPACITY (2u << 20)
 #define ITEM_ROOM (320u << 10) /* the most one non-pending item writes to any stream */
 #define INSTANCE_MAX (32u << 10) /* bigger instance records go through as RAW */
 #define CLASS_MAX (1u << 20)     /* distinct class ids remembered; more are written in full */
@@ -473,10 +473,12 @@ static PyObject *pack(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&src);
     if (r < 0) return PyErr_NoMemory();
+    /* Views of the packer's own buffers, not copies: valid until the next pack() call. */
     PyObject *streams = PyTuple_New(N_STREAMS);
     if (!streams) return NULL;
     for (int i = 0; i < N_STREAMS; i++) {
-        PyObject *b = PyBytes_FromStringAndSize((const char *)c->s[i].data, (Py_ssize_t)c->s[i].len);
+        PyObject *b = PyMemoryView_FromMemory((char *)c->s[i].data, (Py_ssize_t)c->s[i].len,
+                                              PyBUF_READ);
         if (!b) { Py_DECREF(streams); return NULL; }
         PyTuple_SET_ITEM(streams, i, b);
     }
@@ -746,7 +748,7 @@ static PyObject *leftover(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"packer", packer_new, METH_VARARGS, "packer(id_size, header_length) -> packer state"},
-    {"pack", pack, METH_VARARGS, "pack(packer, src) -> (streams, done, input offset)"},
+    {"pack", pack, METH_VARARGS, "pack(packer, src) -> (views of the streams, valid until the next call; done; input offset)"},
     {"unpacker", unpacker_new, METH_VARARGS, "unpacker(id_size) -> unpacker state"},
     {"feed", feed, METH_VARARGS, "feed(unpacker, streams): the next frame's streams"},
     {"unpack", unpack, METH_VARARGS, "unpack(unpacker, out) -> (bytes written, status)"},

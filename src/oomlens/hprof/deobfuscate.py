@@ -384,7 +384,7 @@ def write_dump(dump: DumpFile, plan: Renames, out_path: str | os.PathLike,
     leaves no partial output). Returns the bytes written (before compression)."""
     data, size, id_size = dump.data, dump.size, plan.id_size
     offsets = np.array(sorted(plan.patches), np.int64)
-    with OutputFile(out_path, compress, level=_ZSTD_LEVEL) as out:
+    with OutputFile(out_path, "zstd" if compress else "plain", level=_ZSTD_LEVEL) as out:
         out.write(bytes(data[: dump.header.length]))
         for text, string_id in plan.new_strings.items():
             body = string_id.to_bytes(id_size, "big") + text.encode("utf-8")

@@ -25,7 +25,9 @@ the dump size, and a hostile file cannot make the reader allocate more than a fr
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
@@ -54,26 +56,39 @@ def pack(src, id_size: int, header_length: int, out: BinaryIO, level: int = 1,
          ) -> int:
     """Write the HPROF bytes ``src`` (a buffer, e.g. a mapped file) to ``out`` packed; returns
     the bytes written. ``release(start, stop)`` is told which input is no longer needed."""
-    compressor = zstandard.ZstdCompressor(level=level, write_checksum=True)
+    # One compressor per worker thread (a ZstdCompressor is not shared between threads); zstd
+    # releases the GIL, so the two cores compress a frame's streams side by side.
+    local = threading.local()
+
+    def compress(stream) -> bytes:
+        if not len(stream):
+            return b""
+        if not hasattr(local, "zstd"):
+            local.zstd = zstandard.ZstdCompressor(level=level, write_checksum=True)
+        return local.zstd.compress(stream)
+
     state = _pack.packer(id_size, header_length)
     written = out.write(HEADER.pack(MAGIC, FORMAT_VERSION, id_size))
     released = 0
     total = len(src)
-    while True:
-        streams, done, offset = _pack.pack(state, src)
-        if any(streams):
-            chunks = [compressor.compress(s) if s else b"" for s in streams]
-            sizes = b"".join(STREAM_SIZES.pack(len(s), len(c)) for s, c in zip(streams, chunks))
-            written += out.write(bytes([len(streams)]) + sizes)
-            for chunk in chunks:
-                written += out.write(chunk)
-        if release and offset > released:
-            release(released, offset)
-            released = offset
-        if progress:
-            progress("packing", offset, total)
-        if done:
-            break
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        while True:
+            streams, done, offset = _pack.pack(state, src)
+            if any(len(s) for s in streams):
+                chunks = list(pool.map(compress, streams))
+                sizes = b"".join(STREAM_SIZES.pack(len(s), len(c))
+                                 for s, c in zip(streams, chunks))
+                written += out.write(bytes([len(streams)]) + sizes)
+                for chunk in chunks:
+                    written += out.write(chunk)
+            del streams  # views of the packer's buffers: the next call overwrites them
+            if release and offset > released:
+                release(released, offset)
+                released = offset
+            if progress:
+                progress("packing", offset, total)
+            if done:
+                break
     written += out.write(b"\0" + END.pack(total))
     return written
 

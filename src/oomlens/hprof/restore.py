@@ -44,7 +44,7 @@ def restore_dump(source: str | os.PathLike, output: str | os.PathLike, compress:
     src, dst = Path(source), Path(output)
     R.check_paths(src, dst)
     with DumpFile(src, progress) as dump:
-        with R.OutputFile(dst, compress, zstd_level) as out:
+        with R.OutputFile(dst, "zstd" if compress else "plain", zstd_level) as out:
             stats = R.rewrite_dump(dump, out, R.make_plan({R.F_RESTORE_ARRAYS: True}),
                                    progress)
         return RestoreResult(source=str(src), output=str(dst), source_bytes=dump.file_size,

@@ -50,6 +50,7 @@ class StripResult:
     hprof_bytes: int  # the input's HPROF bytes
     stripped_bytes: int  # HPROF bytes written
     stored_bytes: int  # the output file's size (compressed or not)
+    format: str  # packed, zstd or plain
     compressed: bool
     arrays_emptied: int
     payload_bytes_removed: int
@@ -160,19 +161,22 @@ def build_plan(sv: Survey, level: str, id_size: int) -> R.EditPlan:
 
 # -- the command -------------------------------------------------------------------------------
 def strip_dump(source: str | os.PathLike, output: str | os.PathLike, level: str = "strings",
-               compress: bool = True, progress: R.Progress | None = None,
-               zstd_level: int = R.DEFAULT_ZSTD_LEVEL) -> StripResult:
-    """Write ``source`` (plain, .gz or .zst) without the user data ``level`` names to
-    ``output``: zstd-compressed, or plain HPROF when not ``compress``. ``output`` appears only
-    once it is complete."""
+               form: str = "packed", progress: R.Progress | None = None,
+               zstd_level: int | None = None) -> StripResult:
+    """Write ``source`` (plain, .gz, .zst or packed) without the user data ``level`` names to
+    ``output``: packed (the default, see pack.py), one zstd stream, or plain HPROF, as ``form``
+    says (rewrite.OUTPUT_FORMS). ``output`` appears only once it is complete."""
     if level not in LEVELS:
         raise OomlensError(f"unknown strip level {level!r} (one of: {', '.join(LEVELS)})")
+    if form not in R.OUTPUT_FORMS:
+        raise OomlensError(f"unknown output format {form!r} (one of: "
+                           f"{', '.join(R.OUTPUT_FORMS)})")
     src, dst = Path(source), Path(output)
     R.check_paths(src, dst)
     with DumpFile(src, progress) as dump:
         sv = survey(dump, mark=level == "strings", progress=progress)
         plan = build_plan(sv, level, dump.header.id_size)
-        with R.OutputFile(dst, compress, zstd_level) as out:
+        with R.OutputFile(dst, form, zstd_level) as out:
             stats = R.rewrite_dump(dump, out, plan, progress)
         warnings = list(stats.warnings)
         if level == "strings" and len(sv.string_classes) == 0:
@@ -180,7 +184,7 @@ def strip_dump(source: str | os.PathLike, output: str | os.PathLike, level: str 
         return StripResult(
             level=level, source=str(src), output=str(dst), source_bytes=dump.file_size,
             hprof_bytes=dump.size, stripped_bytes=stats.output_bytes, stored_bytes=out.stored_bytes,
-            compressed=compress, arrays_emptied=stats.arrays_emptied,
+            format=form, compressed=out.compressed, arrays_emptied=stats.arrays_emptied,
             payload_bytes_removed=stats.bytes_removed, string_values=sv.string_marks,
             bitmap_buffers=sv.bitmap_marks, instances_zeroed=stats.instances_zeroed,
             classes_zeroed=stats.classes_zeroed, passes=sv.passes, warnings=warnings)

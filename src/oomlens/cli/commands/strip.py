@@ -6,7 +6,7 @@ import click
 
 from oomlens.cli.format import human_bytes, plural, print_json, safe, stdout_console
 from oomlens.cli.progress import progress_reporter, stderr_console
-from oomlens.hprof.rewrite import DEFAULT_ZSTD_LEVEL
+from oomlens.hprof.rewrite import OUTPUT_FORMS
 from oomlens.hprof.strip import LEVELS, strip_dump
 
 _LEVEL_HELP = ("What to remove: 'strings' = the characters of every String and the pixels of "
@@ -19,27 +19,34 @@ _LEVEL_HELP = ("What to remove: 'strings' = the characters of every String and t
 @click.argument("output", metavar="OUT", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--level", type=click.Choice(LEVELS), default="strings", show_default=True,
               help=_LEVEL_HELP)
-@click.option("--compress/--no-compress", default=True, show_default=True,
-              help="zstd-compress OUT (.hprof.zst), or write plain HPROF.")
-@click.option("--zstd-level", type=click.IntRange(-7, 22), default=DEFAULT_ZSTD_LEVEL,
-              show_default=True, help="zstd compression level (19: smallest, much slower).")
+@click.option("--format", "form", type=click.Choice(OUTPUT_FORMS), default=None,
+              help="OUT as: 'packed' (default; oomlens's zstd container, about half the size of "
+                   "plain zstd; every oomlens command reads it, `oomlens restore` makes HPROF "
+                   "of it), 'zstd' (one zstd stream: `zstd -d` gives the HPROF) or 'plain' HPROF.")
+@click.option("--no-compress", is_flag=True, help="Write plain HPROF (same as --format plain).")
+@click.option("--zstd-level", type=click.IntRange(-7, 22), default=None,
+              help="zstd compression level (default 3 packed, 1 zstd; 19: smallest, slow).")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--progress/--no-progress", default=None,
               help="Show progress on stderr (default: when stderr is a terminal).")
-def command(source: str, output: str, level: str, compress: bool, zstd_level: int,
-            as_json: bool, progress: bool | None) -> None:
-    """Write OUT, a copy of the heap dump IN (plain, .gz or .zst) without the user's data:
-    every object, id, class, reference, GC root and size stays, so `oomlens analyze` finds the
-    same leaks, paths and retained sizes in OUT; removed array elements keep their length and
-    type (PRIMITIVE_ARRAY_NODATA). `oomlens restore` makes a standard HPROF of OUT again."""
+def command(source: str, output: str, level: str, form: str | None, no_compress: bool,
+            zstd_level: int | None, as_json: bool, progress: bool | None) -> None:
+    """Write OUT, a copy of the heap dump IN (plain, .gz, .zst or packed) without the user's
+    data: every object, id, class, reference, GC root and size stays, so `oomlens analyze` finds
+    the same leaks, paths and retained sizes in OUT; removed array elements keep their length
+    and type (PRIMITIVE_ARRAY_NODATA). `oomlens restore` makes a standard HPROF of OUT again."""
+    if no_compress and form not in (None, "plain"):
+        raise click.UsageError(f"--no-compress contradicts --format {form}")
+    form = "plain" if no_compress else (form or "packed")
     with progress_reporter(progress) as report:
-        result = strip_dump(source, output, level, compress, report, zstd_level)
+        result = strip_dump(source, output, level, form, report, zstd_level)
     for warning in result.warnings:
         stderr_console.print(f"[yellow]warning:[/] {safe(warning)}")
     if as_json:
         print_json(result.to_json())
         return
-    stored = (f", {human_bytes(result.stored_bytes)} zstd-compressed "
+    how = "packed" if form == "packed" else "zstd-compressed"
+    stored = (f", {human_bytes(result.stored_bytes)} {how} "
               f"(1/{result.hprof_bytes / max(result.stored_bytes, 1):.1f} of the input)"
               if result.compressed else "")
     stdout_console.print(
