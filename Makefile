@@ -27,6 +27,7 @@ system-deps:
 	scripts/install-system-deps.sh
 
 test: system-deps $(STAMP)
+	scripts/start-services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -1,0 +1,87 @@
+"""The server's tables (SQLAlchemy 2). The schema itself is managed by Alembic migrations
+(server/migrations); these classes are how the code reads and writes it.
+
+The ``reports`` table is also the durable job queue: an accepted upload is a row in state
+``queued`` before the client hears 202, and a runner claims it by moving it to ``running`` with a
+lease. A runner that dies leaves a lease that expires, so the job is claimed again; after
+``max_attempts`` it is ``dead`` (shown on the dashboard, never silently dropped).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (BigInteger, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# report states
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"  # the dump itself is bad: the reason is in ``error``; not retried
+DEAD = "dead"  # the analysis kept failing (crash, time or memory limit) max_attempts times
+REPORT_STATES = (QUEUED, RUNNING, DONE, FAILED, DEAD)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    ownership: Mapped[str] = mapped_column(Text, default="")  # CODEOWNERS-style file
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """Keys are shown once; only their SHA-256 is stored (they are 256-bit random, so a slow
+    password hash would add nothing)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "ingest" (upload only) or "read"
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in settings to tell keys apart
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("project_id", "idempotency_key"),
+                      Index("ix_reports_queue", "status", "lease_until"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # metadata sent with the dump
+    app_version: Mapped[str] = mapped_column(String(100), default="")
+    build: Mapped[str] = mapped_column(String(100), default="")
+    device_model: Mapped[str] = mapped_column(String(200), default="")
+    os_version: Mapped[str] = mapped_column(String(100), default="")
+    api_level: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    process: Mapped[str] = mapped_column(String(200), default="")
+    oom_message: Mapped[str] = mapped_column(Text, default="")
+    heap_limit_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    mapping_id: Mapped[str] = mapped_column(String(100), default="")
+    # the stored dump
+    dump_key: Mapped[str] = mapped_column(String(300))
+    dump_bytes: Mapped[int] = mapped_column(BigInteger)
+    dump_format: Mapped[str] = mapped_column(String(16))  # plain, gzip, zstd, packed
+    # the job
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    analysed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    oom_cause: Mapped[str] = mapped_column(String(64), default="")
+    report_json: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -1,0 +1,62 @@
+"""Server configuration: environment variables with embedded defaults.
+
+With nothing set, everything lives in one data folder (``./oomlens-data``): a SQLite database,
+the uploaded dumps, and a local process pool for analyses. At scale the same code runs with
+``OOMLENS_DATABASE_URL`` (PostgreSQL), ``OOMLENS_STORAGE_URL`` (any fsspec URL, e.g. s3://) and
+``OOMLENS_BROKER_URL`` (Celery over Redis or RabbitMQ) pointing elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from oomlens.errors import OomlensError
+
+MB = 1 << 20
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    data_dir: Path
+    database_url: str
+    storage_url: str
+    broker_url: str | None  # None: the embedded job runner
+    max_upload_bytes: int  # as sent (compressed)
+    max_hprof_bytes: int  # decompressed: the decompression-bomb guard
+    analysis_workers: int
+    analysis_time_limit_s: int
+    analysis_memory_limit_bytes: int
+    max_attempts: int  # then the job is dead (shown on the dashboard)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, data_dir: str | None = None
+                 ) -> ServerSettings:
+        env = dict(os.environ if env is None else env)
+        folder = Path(data_dir or env.get("OOMLENS_DATA_DIR", "oomlens-data")).resolve()
+        return cls(
+            data_dir=folder,
+            database_url=env.get("OOMLENS_DATABASE_URL", f"sqlite:///{folder / 'oomlens.db'}"),
+            storage_url=env.get("OOMLENS_STORAGE_URL", (folder / "dumps").as_uri()),
+            broker_url=env.get("OOMLENS_BROKER_URL") or None,
+            max_upload_bytes=_int(env, "OOMLENS_MAX_UPLOAD_MB", 1024) * MB,
+            max_hprof_bytes=_int(env, "OOMLENS_MAX_HPROF_MB", 4096) * MB,
+            analysis_workers=_int(env, "OOMLENS_ANALYSIS_WORKERS", 1),
+            analysis_time_limit_s=_int(env, "OOMLENS_ANALYSIS_TIME_LIMIT_S", 1800),
+            analysis_memory_limit_bytes=_int(env, "OOMLENS_ANALYSIS_MEMORY_MB", 8192) * MB,
+            max_attempts=_int(env, "OOMLENS_MAX_ATTEMPTS", 3),
+        )
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise OomlensError(f"{name}={raw!r}: expected a whole number") from None
+    if value <= 0:
+        raise OomlensError(f"{name}={raw!r}: must be positive")
+    return value

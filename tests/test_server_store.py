@@ -1,0 +1,203 @@
+"""The server's storage layer against real databases (SQLite file, local PostgreSQL) and a real
+blob folder: schema migrations, API keys, upload acceptance, and the durable job queue."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import zstandard
+from sqlalchemy import select, text
+
+from conftest import DATA
+from oomlens.server import db, jobs, keys
+from oomlens.server.ingest import ReportMetadata, UploadRejected, accept_upload
+from oomlens.server.models import DEAD, DONE, FAILED, QUEUED, RUNNING, Project, Report
+from oomlens.server.storage import BlobStore
+
+DUMP_GZ = (DATA / "oracle_jdk8_05_x64.hprof.gz").read_bytes()
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _postgres_url() -> str | None:
+    """A fresh database on the local PostgreSQL, or None when there is none."""
+    from sqlalchemy import create_engine
+
+    name = f"oomlens_test_{uuid.uuid4().hex[:12]}"
+    try:
+        engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with engine.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+    except Exception:
+        return None
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_postgres(url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'oomlens.db'}"
+    else:
+        url = _postgres_url()
+        if url is None:
+            pytest.fail("no PostgreSQL answers on 127.0.0.1:5432 (make test starts it with "
+                        "scripts/start-services.sh)")
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    yield db.sessions(engine)
+    engine.dispose()
+    if request.param == "postgresql":
+        _drop_postgres(url)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return BlobStore((tmp_path / "blobs").as_uri())
+
+
+@pytest.fixture
+def project(database):
+    with database() as s:
+        p = Project(slug="app", name="App", created_at=datetime.now(UTC))
+        s.add(p)
+        s.commit()
+        return p
+
+
+def upload(database, store, project, body: bytes, key="k1", **meta):
+    with database() as s:
+        return accept_upload(s, store, project.id, key, io.BytesIO(body), ReportMetadata(**meta),
+                             max_upload_bytes=64 << 20, max_hprof_bytes=256 << 20)
+
+
+def test_migrations_are_idempotent(database, tmp_path):
+    with database() as s:
+        url = str(s.get_bind().url.render_as_string(hide_password=False))
+    db.upgrade(url)  # a second time changes nothing
+    with database() as s:
+        assert s.execute(text("select version_num from alembic_version")).scalar() == "0001"
+
+
+def test_keys_are_stored_hashed_and_checked(database, project):
+    with database() as s:
+        ingest = keys.create_key(s, project, keys.INGEST)
+        read = keys.create_key(s, project, keys.READ)
+        s.commit()
+        stored = s.execute(text("select digest, prefix from api_keys")).all()
+    assert all(ingest.secret not in row and read.secret not in row for row in stored)
+    with database() as s:
+        assert keys.authenticate(s, ingest.secret) == keys.Caller(project.id, keys.INGEST)
+        assert keys.authenticate(s, read.secret) == keys.Caller(project.id, keys.READ)
+        assert keys.authenticate(s, ingest.secret + "x") is None
+        assert keys.authenticate(s, "") is None
+        assert keys.revoke(s, project.id, ingest.id)
+        s.commit()
+        assert keys.authenticate(s, ingest.secret) is None
+        assert not keys.revoke(s, project.id + 1, read.id)  # another project's key
+
+
+def test_an_upload_is_stored_then_queued(database, store, project):
+    report, created = upload(database, store, project, DUMP_GZ, app_version="1.2",
+                             oom_message="java.lang.OutOfMemoryError: Java heap space")
+    assert created and report.status == QUEUED and report.dump_format == "gzip"
+    assert report.dump_bytes == len(DUMP_GZ)
+    with store.open(report.dump_key) as f:
+        assert f.read() == DUMP_GZ
+    with database() as s:
+        row = s.get(Report, report.id)
+        assert (row.app_version, row.oom_message) == ("1.2", report.oom_message)
+
+
+def test_a_retry_with_the_same_key_returns_the_first_report(database, store, project):
+    first, created = upload(database, store, project, DUMP_GZ, key="same")
+    again, created_again = upload(database, store, project, DUMP_GZ, key="same")
+    assert created and not created_again and again.id == first.id
+    with database() as s:
+        assert len(s.scalars(select(Report)).all()) == 1
+    assert len(list(Path(store.root).rglob("*.dump"))) == 1
+
+
+@pytest.mark.parametrize("body, status, fragment", [
+    (b"PK\x03\x04 a zip file", 415, "not a heap dump"),
+    (b"", 415, "not a heap dump"),
+    (gzip.compress(b"not an hprof at all, just text"), 422, "does not hold an HPROF"),
+    (zstandard.ZstdCompressor().compress(b"hello"), 422, "does not hold an HPROF"),
+    (b"\x1f\x8b\x08\x00garbage", 422, "gzip stream"),
+])
+def test_bad_uploads_are_refused_and_leave_nothing(database, store, project, body, status,
+                                                   fragment):
+    with pytest.raises(UploadRejected, match=fragment) as info:
+        upload(database, store, project, body)
+    assert info.value.status == status
+    with database() as s:
+        assert s.scalars(select(Report)).all() == []
+    assert list(Path(store.root).rglob("*")) == []
+
+
+def test_a_declared_decompression_bomb_is_refused(database, store, project):
+    bomb = zstandard.ZstdCompressor().compress(b"JAVA PROFILE 1.0.2\0" + bytes(300 << 20))
+    with pytest.raises(UploadRejected, match="decompresses to") as info:
+        upload(database, store, project, bomb)
+    assert info.value.status == 413
+
+
+def test_an_oversized_upload_is_refused(database, store, project):
+    with database() as s, pytest.raises(UploadRejected, match="larger than") as info:
+        accept_upload(s, store, project.id, "big", io.BytesIO(DUMP_GZ), ReportMetadata(),
+                      max_upload_bytes=len(DUMP_GZ) - 1, max_hprof_bytes=1 << 30)
+    assert info.value.status == 413
+    assert list(Path(store.root).rglob("*.dump")) == []
+
+
+def test_jobs_are_claimed_once_and_leases_expire(database, store, project):
+    a, _ = upload(database, store, project, DUMP_GZ, key="a")
+    b, _ = upload(database, store, project, DUMP_GZ, key="b")
+    lease = timedelta(minutes=5)
+    with database() as s1, database() as s2:
+        first = jobs.claim_next(s1, lease, max_attempts=3)
+        second = jobs.claim_next(s2, lease, max_attempts=3)
+        assert {first, second} == {a.id, b.id}
+        assert jobs.claim_next(s1, lease, max_attempts=3) is None
+        jobs.finish(s1, first, '{"ok": true}', "java_heap")
+        # the runner of ``second`` died: its lease runs out and another runner takes the job
+        s2.execute(text("update reports set lease_until = :t where id = :i"),
+                   {"t": datetime.now(UTC) - timedelta(seconds=1), "i": second})
+        s2.commit()
+        assert jobs.claim_next(s1, lease, max_attempts=3) == second
+    with database() as s:
+        assert s.get(Report, first).status == DONE
+        row = s.get(Report, second)
+        assert (row.status, row.attempts) == (RUNNING, 2)
+
+
+def test_a_job_that_keeps_failing_becomes_dead_and_a_bad_dump_fails_at_once(database, store,
+                                                                          project):
+    crashing, _ = upload(database, store, project, DUMP_GZ, key="crash")
+    bad, _ = upload(database, store, project, DUMP_GZ, key="bad")
+    lease = timedelta(minutes=5)
+    with database() as s:
+        claims = []
+        while (got := jobs.claim_next(s, lease, max_attempts=2)) is not None:
+            claims.append(got)
+            if got == bad.id:
+                jobs.fail(s, bad.id, "corrupt heap dump at offset 12")
+            else:
+                jobs.retry_later(s, crashing.id, "worker killed (memory limit)")
+        assert sorted(claims) == sorted([bad.id, crashing.id, crashing.id])
+        dead, failed = s.get(Report, crashing.id), s.get(Report, bad.id)
+        assert dead.status == DEAD and "memory limit" in dead.error and dead.attempts == 3
+        assert failed.status == FAILED and failed.error == "corrupt heap dump at offset 12"
