@@ -4,8 +4,8 @@
 
 The goal (issue 4): on the ~250 MB ProGuard OutOfMemoryError dump, `strip --no-compress` writes at
 least 400 MB/s on this 2-core machine (copying the file is the limit), in under 100 MB of RSS
-whatever the dump size, and the default (zstd-compressed) output is at most a tenth of the
-original. Every command runs as a user runs it (a fresh process, warm Numba cache), --repeat times,
+whatever the dump size, and the default (packed) output is at most a tenth of the original.
+Every command runs as a user runs it (a fresh process), --repeat times,
 alternating; the table shows medians. Before each run the output is deleted and `sync` flushes
 the page cache's dirty pages, so no run pays for the previous one's writes (deleting a
 250 MB file that is still being written back costs more than writing it).
@@ -13,10 +13,9 @@ the page cache's dirty pages, so no run pays for the previous one's writes (dele
 Rows: `cp` and Python's shutil.copyfile (both copy inside the kernel, copy_file_range / sendfile),
 a Python read + write loop (what any tool that edits the bytes must at least do; on this VM a
 write() from user memory sometimes stalls for a few hundred ms, which the in-kernel copies never
-do: the table gives the median and the best run), `oomlens strip` plain and compressed at each
-level, and `oomlens strip` on a 1.8 MB dump: the fixed cost of a
-run (interpreter, imports, Numba's start-up: ~0.45 s and ~145 MB whatever the dump) that the
-"beyond start-up" columns subtract. MB = 10^6 bytes; MB/s counts the HPROF bytes written.
+do: the table gives the median and the best run), `oomlens strip` plain, packed and zstd, and
+`oomlens strip` on a 1.8 MB dump: the fixed cost of a run (interpreter and imports: ~0.15 s and
+~38 MB whatever the dump) that the "beyond start-up" columns subtract. MB = 10^6 bytes; MB/s counts the HPROF bytes written.
 Dumps come from bench/make_big_dump.sh via dominators_vs_visualvm.py's helpers.
 
 Not a unit test: nothing here asserts a time. Run it on an otherwise idle machine.
@@ -81,14 +80,15 @@ def main() -> int:
                 "python read + write copy": [sys.executable, "-c", _READ_WRITE, str(dump),
                                              str(out)],
                 "strip --no-compress": [*strip, "--no-compress", str(dump), str(out)],
-                "strip (zstd)": [*strip, str(dump), str(out)],
-                "strip --level arrays (zstd)": [*strip, "--level", "arrays", str(dump),
-                                                str(out)],
-                "strip --level all (zstd)": [*strip, "--level", "all", str(dump), str(out)],
+                "strip (packed, the default)": [*strip, str(dump), str(out)],
+                "strip --format zstd": [*strip, "--format", "zstd", str(dump), str(out)],
+                "strip --level arrays (packed)": [*strip, "--level", "arrays", str(dump),
+                                                  str(out)],
+                "strip --level all (packed)": [*strip, "--level", "all", str(dump), str(out)],
                 "start-up: strip --no-compress, 1.8 MB dump": [
                     *strip, "--no-compress", str(small), str(out)],
             }
-            for command in commands.values():  # warm-up: Numba cache, page cache
+            for command in commands.values():  # warm-up: page cache
                 out.unlink(missing_ok=True)
                 subprocess.run(command, env=env, capture_output=True, check=True)
             runs: dict[str, list[Run]] = {name: [] for name in commands}
