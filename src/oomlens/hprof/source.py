@@ -42,17 +42,21 @@ class Header:
         return f"JAVA PROFILE {self.version}"
 
 
+def compression_of(head: bytes) -> str | None:
+    """'gzip', 'zstd', 'packed' or None (none of them) from a file's first bytes."""
+    if pack.is_packed(head):
+        return "packed"
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    return None
+
+
 def detect_compression(path: Path) -> str | None:
     """'gzip', 'zstd', 'packed' or None (plain), from the first bytes of the file."""
     with open(path, "rb") as f:
-        magic = f.read(len(pack.MAGIC))
-    if pack.is_packed(magic):
-        return "packed"
-    if magic.startswith(GZIP_MAGIC):
-        return "gzip"
-    if magic.startswith(ZSTD_MAGIC):
-        return "zstd"
-    return None
+        return compression_of(f.read(len(pack.MAGIC)))
 
 
 def _decompressing_reader(raw, compression: str):

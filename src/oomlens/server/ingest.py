@@ -27,9 +27,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from oomlens.errors import OomlensError
-from oomlens.hprof import pack
 from oomlens.hprof.constants import HEADER_PREFIX
-from oomlens.hprof.source import GZIP_MAGIC, ZSTD_MAGIC
+from oomlens.hprof.source import compression_of
 from oomlens.server.models import QUEUED, Report
 from oomlens.server.storage import BlobStore
 
@@ -63,12 +62,9 @@ def dump_format(head: bytes) -> str:
     """'hprof', 'gzip', 'zstd' or 'packed' from the first bytes; UploadRejected otherwise."""
     if head.startswith(HEADER_PREFIX):
         return "hprof"
-    if pack.is_packed(head):
-        return "packed"
-    if head.startswith(GZIP_MAGIC):
-        return "gzip"
-    if head.startswith(ZSTD_MAGIC):
-        return "zstd"
+    compression = compression_of(head)
+    if compression is not None:
+        return compression
     raise UploadRejected("not a heap dump: expected an HPROF file, plain or gzip/zstd-compressed, "
                          "or one packed by `oomlens strip`", 415)
 
