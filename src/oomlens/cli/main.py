@@ -23,7 +23,8 @@ EXIT_INTERNAL = 1
 # only when its command runs (or for --help): `strip` should not pay for loading the analysis.
 COMMANDS = {"analyze": "analyze", "info": "info", "histogram": "histogram",
             "dominators": "dominators", "path": "path", "strip": "strip",
-            "restore": "restore", "deobfuscate": "deobfuscate"}
+            "restore": "restore", "deobfuscate": "deobfuscate", "serve": "serve",
+            "project": "project"}
 
 
 class LazyCommands(click.Group):

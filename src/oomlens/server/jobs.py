@@ -1,7 +1,7 @@
 """The durable job queue over the ``reports`` table: claim, finish, fail, give up.
 
 A runner claims the oldest ``queued`` report (or a ``running`` one whose lease has expired: its
-runner died) by an UPDATE that only succeeds if nobody else claimed it first, which works the
+runner died, since a live runner renews the leases of its jobs every few seconds) by an UPDATE that only succeeds if nobody else claimed it first, which works the
 same on SQLite and PostgreSQL. Each claim counts an attempt; a report claimed more than
 ``max_attempts`` times is ``dead``. A report whose dump is bad (not an HPROF, corrupt, too big
 once decompressed) is ``failed`` at once with the reason: retrying would not change the bytes.
@@ -47,6 +47,14 @@ def claim_next(session: Session, lease: timedelta, max_attempts: int) -> str | N
             session.commit()
             continue
         return candidate
+
+
+def renew(session: Session, report_ids: list[str], lease: timedelta) -> None:
+    """Extend the leases of jobs this runner is still working on (its heartbeat)."""
+    if report_ids:
+        session.execute(update(Report).where(Report.id.in_(report_ids), Report.status == RUNNING)
+                        .values(lease_until=datetime.now(UTC) + lease))
+        session.commit()
 
 
 def finish(session: Session, report_id: str, report_json: str, oom_cause: str) -> None:

@@ -29,6 +29,7 @@ class ServerSettings:
     analysis_time_limit_s: int
     analysis_memory_limit_bytes: int
     max_attempts: int  # then the job is dead (shown on the dashboard)
+    lease_seconds: int  # a claimed job whose runner stops renewing it is claimed again after this
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, data_dir: str | None = None
@@ -46,7 +47,25 @@ class ServerSettings:
             analysis_time_limit_s=_int(env, "OOMLENS_ANALYSIS_TIME_LIMIT_S", 1800),
             analysis_memory_limit_bytes=_int(env, "OOMLENS_ANALYSIS_MEMORY_MB", 8192) * MB,
             max_attempts=_int(env, "OOMLENS_MAX_ATTEMPTS", 3),
+            lease_seconds=_int(env, "OOMLENS_LEASE_S", 30),
         )
+
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as the environment variables that give them (for child processes)."""
+        env = {"OOMLENS_DATA_DIR": str(self.data_dir),
+               "OOMLENS_DATABASE_URL": self.database_url,
+               "OOMLENS_STORAGE_URL": self.storage_url,
+               "OOMLENS_MAX_UPLOAD_MB": str(self.max_upload_bytes // MB),
+               "OOMLENS_MAX_HPROF_MB": str(self.max_hprof_bytes // MB),
+               "OOMLENS_ANALYSIS_WORKERS": str(self.analysis_workers),
+               "OOMLENS_ANALYSIS_TIME_LIMIT_S": str(self.analysis_time_limit_s),
+               "OOMLENS_ANALYSIS_MEMORY_MB": str(self.analysis_memory_limit_bytes // MB),
+               "OOMLENS_MAX_ATTEMPTS": str(self.max_attempts),
+               "OOMLENS_LEASE_S": str(self.lease_seconds)}
+        if self.broker_url:
+            env["OOMLENS_BROKER_URL"] = self.broker_url
+        return env
 
 
 def _int(env: dict[str, str], name: str, default: int) -> int:

@@ -1,0 +1,114 @@
+"""One analysis job: fetch the stored dump, decompress it under a size limit, analyse it, store
+the ``oomlens.report/1`` document. The same function runs in the embedded runner's child
+processes and in Celery workers.
+
+The decompressed size is checked while decompressing (the decompression-bomb guard): a dump that
+grows past ``max_hprof_bytes`` fails with that reason before it fills the disk.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from oomlens.errors import OomlensError
+from oomlens.server import db, jobs
+from oomlens.server.models import Report
+from oomlens.server.settings import ServerSettings
+from oomlens.server.storage import BlobStore
+
+CHUNK = 1 << 20
+
+
+class TooBig(OomlensError):
+    pass
+
+
+class _LimitedFile:
+    """A file that refuses to grow past ``limit`` bytes."""
+
+    def __init__(self, f: BinaryIO, limit: int):
+        self.f, self.limit, self.written = f, limit, 0
+
+    def write(self, data) -> int:
+        self.written += len(data)
+        if self.written > self.limit:
+            raise TooBig(f"the dump decompresses to more than {self.limit:,} bytes, the limit "
+                         "of this server (OOMLENS_MAX_HPROF_MB)")
+        return self.f.write(data)
+
+
+def decompressed_copy(source: BinaryIO, fmt: str, target: Path, limit: int) -> None:
+    """Write the plain HPROF of ``source`` (as ``fmt``: hprof, gzip, zstd, packed) to
+    ``target``, at most ``limit`` bytes of it."""
+    from oomlens.hprof import pack
+
+    with open(target, "wb") as raw:
+        out = _LimitedFile(raw, limit)
+        if fmt == "packed":
+            pack.unpack(source, out, "the uploaded dump")
+            return
+        if fmt == "gzip":
+            reader = gzip.GzipFile(fileobj=source, mode="rb")
+        elif fmt == "zstd":
+            import zstandard
+
+            reader = zstandard.ZstdDecompressor().stream_reader(source)
+        else:
+            reader = source
+        try:
+            while chunk := reader.read(CHUNK):
+                out.write(chunk)
+        except (OSError, EOFError) as exc:
+            if isinstance(exc, TooBig):
+                raise
+            raise OomlensError(f"cannot decompress the uploaded dump: {exc}") from None
+        except Exception as exc:
+            if type(exc).__module__.startswith("zstandard"):
+                raise OomlensError(f"corrupt zstd stream: {exc}") from None
+            raise
+
+
+def analyse_report(settings: ServerSettings, report_id: str) -> str:
+    """Analyse the claimed report ``report_id``; returns its final state. Bad input fails the
+    report with the reason; anything else propagates (the caller retries later)."""
+    from oomlens import open_heap
+    from oomlens.config import Settings
+    from oomlens.report.document import build_report
+
+    engine = db.make_engine(settings.database_url)
+    sessions = db.sessions(engine)
+    try:
+        with sessions() as session:
+            report = session.get(Report, report_id)
+            if report is None:
+                return "missing"
+            store = BlobStore(settings.storage_url)
+            work = Path(tempfile.mkdtemp(prefix="oomlens-job-"))
+            try:
+                plain = work / "dump.hprof"
+                with store.open(report.dump_key) as source:
+                    try:
+                        decompressed_copy(source, report.dump_format, plain,
+                                          settings.max_hprof_bytes)
+                    except OomlensError as exc:
+                        jobs.fail(session, report_id, str(exc))
+                        return "failed"
+                try:
+                    with open_heap(plain) as heap:
+                        document = build_report(heap, Settings(), report.oom_message or None)
+                except OomlensError as exc:
+                    jobs.fail(session, report_id, str(exc))
+                    return "failed"
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            document["dump"]["file"] = f"report {report_id}"  # not the server's temp path
+            cause = (document.get("oom_cause") or {}).get("kind") or ""
+            jobs.finish(session, report_id, json.dumps(document), cause)
+            return "done"
+    finally:
+        engine.dispose()

@@ -1,0 +1,157 @@
+"""The server as users run it: `oomlens project create`, `oomlens serve` in its own process, real
+HTTP uploads of real dumps, analysis in the embedded runner; a server killed mid-analysis loses
+nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import DATA
+
+OOMLENS = [sys.executable, "-m", "oomlens.cli.main"]
+DUMP = DATA / "dalvik_leak_service_binder.hprof.gz"
+OOM = "java.lang.OutOfMemoryError: Failed to allocate a 65548 byte allocation with 3200 free bytes"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("OOMLENS_")}
+        self.env["OOMLENS_LEASE_S"] = "3"
+        self.process = None
+
+    def create_project(self, slug: str) -> dict:
+        out = subprocess.run([*OOMLENS, "project", "create", slug, "--data-dir",
+                              str(self.data_dir)], capture_output=True, text=True,
+                             env=self.env, timeout=60)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [*OOMLENS, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError(f"server did not start: {self.process.stderr.read()[-2000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL the server and its analysis children: nothing gets to clean up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path / "data")
+    yield s
+    if s.process and s.process.poll() is None:
+        s.kill()
+
+
+def upload(server, key, path=DUMP, idem="u1", **form):
+    with open(path, "rb") as f:
+        return httpx.post(f"{server.url}/api/v1/reports", files={"dump": (path.name, f)},
+                          data={"app_version": "1.0", "oom_message": OOM, **form},
+                          headers={"Authorization": f"Bearer {key}", "Idempotency-Key": idem},
+                          timeout=60)
+
+
+def wait_done(server, key, report_id, timeout=180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r = httpx.get(f"{server.url}/api/v1/reports/{report_id}",
+                      headers={"Authorization": f"Bearer {key}"}, timeout=10).json()
+        if r["status"] in ("done", "failed", "dead"):
+            return r
+        time.sleep(0.3)
+    raise AssertionError(f"report {report_id} not analysed in {timeout} s")
+
+
+def test_an_uploaded_dump_is_analysed_like_the_command_line_does(server, tmp_path):
+    keys = server.create_project("app")
+    server.start()
+    answer = upload(server, keys["ingest_key"])
+    assert answer.status_code == 202, answer.text
+    report_id = answer.json()["id"]
+    state = wait_done(server, keys["read_key"], report_id)
+    assert state["status"] == "done", state
+    doc = httpx.get(f"{server.url}/api/v1/reports/{report_id}/report",
+                    headers={"Authorization": f"Bearer {keys['read_key']}"}, timeout=10).json()
+    local = subprocess.run([*OOMLENS, "analyze", "--format", "json", "--no-progress",
+                            "--oom-message", OOM, DUMP], capture_output=True, text=True,
+                           timeout=300)
+    expected = json.loads(local.stdout)
+    assert doc["leaks"] == expected["leaks"] and doc["leaks"]
+    assert doc["oom_cause"] == expected["oom_cause"]
+    assert state["oom_cause"] == expected["oom_cause"]["kind"]
+
+
+def test_keys_open_only_their_own_project_and_only_what_their_kind_allows(server):
+    a = server.create_project("a")
+    b = server.create_project("b")
+    server.start()
+    report_id = upload(server, a["ingest_key"]).json()["id"]
+    get = lambda key: httpx.get(f"{server.url}/api/v1/reports/{report_id}",  # noqa: E731
+                                headers={"Authorization": f"Bearer {key}"}, timeout=10)
+    assert get(a["read_key"]).status_code == 200
+    assert get(b["read_key"]).status_code == 404  # another project's report does not exist
+    assert get(a["ingest_key"]).status_code == 403  # an ingest key cannot read
+    assert get("oomlens_read_forged").status_code == 401
+    assert upload(server, a["read_key"], idem="x").status_code == 403
+    not_a_dump = server.data_dir.parent / "notes.txt"
+    not_a_dump.write_text("hello")
+    r = upload(server, a["ingest_key"], path=not_a_dump, idem="y")
+    assert r.status_code == 415 and "not a heap dump" in r.json()["detail"]
+
+
+def test_a_retried_upload_is_one_report(server):
+    keys = server.create_project("app")
+    server.start()
+    first = upload(server, keys["ingest_key"], idem="same").json()
+    again = upload(server, keys["ingest_key"], idem="same").json()
+    assert first["id"] == again["id"] and first["created"] and not again["created"]
+
+
+def test_a_server_killed_mid_analysis_analyses_everything_after_restart(server):
+    keys = server.create_project("app")
+    server.start()
+    ids = [upload(server, keys["ingest_key"], idem=f"k{i}").json()["id"] for i in range(3)]
+    # wait until an analysis is running, then kill everything
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        states = [httpx.get(f"{server.url}/api/v1/reports/{i}", timeout=10,
+                            headers={"Authorization": f"Bearer {keys['read_key']}"}
+                            ).json()["status"] for i in ids]
+        if "running" in states:
+            break
+        time.sleep(0.1)
+    assert "running" in states
+    server.kill()
+    server.start()  # the killed job is claimed again once its 3 s lease runs out
+    for report_id in ids:
+        assert wait_done(server, keys["read_key"], report_id)["status"] == "done"
