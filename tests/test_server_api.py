@@ -155,3 +155,44 @@ def test_a_server_killed_mid_analysis_analyses_everything_after_restart(server):
     server.start()  # the killed job is claimed again once its 3 s lease runs out
     for report_id in ids:
         assert wait_done(server, keys["read_key"], report_id)["status"] == "done"
+
+
+def test_oomlens_upload_strips_retries_until_the_server_answers_and_is_idempotent(server):
+    keys = server.create_project("app")
+    # the server is not up yet: the client retries with backoff until it is
+    client = subprocess.Popen(
+        [*OOMLENS, "upload", DUMP, "--server", server.url, "--key", keys["ingest_key"],
+         "--oom-message", OOM, "--app-version", "2.0", "--json", "--retries", "8"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    server.start()
+    out, err = client.communicate(timeout=120)
+    assert client.returncode == 0, err
+    assert "retrying" in err
+    first = json.loads(out)
+    assert first["created"]
+    state = wait_done(server, keys["read_key"], first["id"])
+    assert state["status"] == "done" and state["dump_format"] == "packed"
+    doc = httpx.get(f"{server.url}/api/v1/reports/{first['id']}/report",
+                    headers={"Authorization": f"Bearer {keys['read_key']}"}, timeout=10).json()
+    local = json.loads(subprocess.run([*OOMLENS, "analyze", "--format", "json", "--no-progress",
+                                       "--oom-message", OOM, DUMP], capture_output=True,
+                                      text=True, timeout=300).stdout)
+    # stripped before upload, analysed the same (only what Strings said is redacted)
+    assert doc["leaks"]
+    assert [leak["signature"] for leak in doc["leaks"]] == \
+        [leak["signature"] for leak in local["leaks"]]
+    again = subprocess.run([*OOMLENS, "upload", DUMP, "--server", server.url, "--key",
+                            keys["ingest_key"], "--json"], capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout) == {**first, "created": False, "status": "done"}
+
+
+def test_oomlens_upload_gives_up_with_one_line(tmp_path):
+    result = subprocess.run([*OOMLENS, "upload", DUMP, "--server", f"http://127.0.0.1:{free_port()}",
+                             "--key", "k", "--retries", "1", "--no-strip"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("oomlens: error:") and "gave up after 2 attempts" in last
