@@ -196,3 +196,52 @@ def test_oomlens_upload_gives_up_with_one_line(tmp_path):
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("oomlens: error:") and "gave up after 2 attempts" in last
+
+
+def test_findings_fold_into_issues_that_reopen_in_a_later_version(server):
+    keys = server.create_project("app")
+    server.start()
+    read = {"Authorization": f"Bearer {keys['read_key']}"}
+
+    def analysed(version: str, device: str) -> dict:
+        answer = upload(server, keys["ingest_key"], idem=f"{version}-{device}",
+                        app_version=version, device_model=device).json()
+        assert wait_done(server, keys["read_key"], answer["id"])["status"] == "done"
+        return httpx.get(f"{server.url}/api/v1/reports/{answer['id']}/report", headers=read,
+                         timeout=10).json()
+
+    doc = analysed("1.0", "Pixel 7")
+    analysed("1.1", "Galaxy S9")
+    issues = httpx.get(f"{server.url}/api/v1/issues", headers=read, timeout=10).json()
+    leak = doc["leaks"][0]
+    found = [i for i in issues if i["kind"] == "leak" and i["signature"] == leak["signature"]]
+    assert len(found) == 1, issues
+    issue = found[0]
+    assert (issue["reports"], issue["devices"], issue["versions"]) == (2, 2, ["1.0", "1.1"])
+    assert issue["total_retained_bytes"] == 2 * leak["retained_bytes"]
+    assert issue["median_retained_bytes"] == leak["retained_bytes"]
+    kinds = {(i["kind"], i["signature"]) for i in issues}
+    expected = {(kind, item["signature"]) for kind, section in
+                (("leak", "leaks"), ("library_leak", "library_leaks"),
+                 ("big_object", "big_objects"), ("class_cluster", "class_clusters"))
+                for item in doc[section]}
+    assert kinds == expected  # one issue per signature, none twice
+    detail = httpx.get(f"{server.url}/api/v1/issues/{issue['id']}", headers=read,
+                       timeout=10).json()
+    assert detail["representative"]["traces"] == leak["traces"]
+    # fixed in 1.1: a 1.0 report (an old install) does not re-open it, a 1.2 report does
+    import sqlite3
+
+    with sqlite3.connect(server.data_dir / "oomlens.db") as db:
+        db.execute("update issues set status='fixed', fixed_in_version='1.1' where id=?",
+                   (issue["id"],))
+    analysed("1.0", "Moto G")
+    assert httpx.get(f"{server.url}/api/v1/issues/{issue['id']}", headers=read,
+                     timeout=10).json()["status"] == "fixed"
+    analysed("1.2", "Moto G")
+    again = httpx.get(f"{server.url}/api/v1/issues/{issue['id']}", headers=read,
+                      timeout=10).json()
+    assert again["status"] == "open" and again["regressed_at"] and again["reports"] == 4
+    other = server.create_project("other")
+    assert httpx.get(f"{server.url}/api/v1/issues/{issue['id']}", timeout=10,
+                     headers={"Authorization": f"Bearer {other['read_key']}"}).status_code == 404

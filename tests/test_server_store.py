@@ -88,8 +88,15 @@ def test_migrations_are_idempotent(database, tmp_path):
     with database() as s:
         url = str(s.get_bind().url.render_as_string(hide_password=False))
     db.upgrade(url)  # a second time changes nothing
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head == "0002"  # the newest migration in server/migrations/versions
     with database() as s:
-        assert s.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert s.execute(text("select version_num from alembic_version")).scalar() == head
 
 
 def test_keys_are_stored_hashed_and_checked(database, project):
@@ -201,3 +208,47 @@ def test_a_job_that_keeps_failing_becomes_dead_and_a_bad_dump_fails_at_once(data
         dead, failed = s.get(Report, crashing.id), s.get(Report, bad.id)
         assert dead.status == DEAD and "memory limit" in dead.error and dead.attempts == 3
         assert failed.status == FAILED and failed.error == "corrupt heap dump at offset 12"
+
+
+@pytest.fixture(scope="module")
+def analysed_document() -> dict:
+    """The report of a real dump, as the analysis makes it."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "oomlens.cli.main", "analyze", "--format", "json",
+                          "--no-progress", DATA / "dalvik_leak_service_binder.hprof.gz"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_folding_is_per_signature_and_idempotent_per_report(database, store, project,
+                                                            analysed_document):
+    from oomlens.server import aggregate, issues_view
+
+    doc = analysed_document
+    expected = {(f.kind, f.signature) for f in aggregate.findings(doc)}
+    assert expected and ("leak", doc["leaks"][0]["signature"]) in expected
+    for version in ("2.0", "2.1"):
+        report, _ = upload(database, store, project, DUMP_GZ, key=version, app_version=version)
+        with database() as s:
+            row = s.get(Report, report.id)
+            aggregate.fold(s, row, doc)
+            aggregate.fold(s, row, doc)  # a job redone after a crash counts once
+            s.commit()
+    with database() as s:
+        issues = issues_view.list_issues(s, project.id)
+        assert {(i["kind"], i["signature"]) for i in issues} == expected
+        assert all(i["reports"] == 2 and i["versions"] == ["2.0", "2.1"] for i in issues)
+        assert issues_view.list_issues(s, project.id, version="2.1") == issues
+        assert issues_view.list_issues(s, project.id, version="9.9") == []
+        assert issues_view.list_issues(s, project.id + 1) == []
+
+
+def test_versions_compare_by_their_numbers():
+    from oomlens.server.aggregate import is_later
+
+    assert is_later("1.10", "1.9") and is_later("2.0", "1.99.1") and is_later("1.2", "")
+    assert not is_later("1.9", "1.10") and not is_later("1.1", "1.1") and not is_later("", "1")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from oomlens.errors import OomlensError
-from oomlens.server import db, jobs
+from oomlens.server import aggregate, db, jobs
 from oomlens.server.models import Report
 from oomlens.server.settings import ServerSettings
 from oomlens.server.storage import BlobStore
@@ -108,7 +108,10 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
                 shutil.rmtree(work, ignore_errors=True)
             document["dump"]["file"] = f"report {report_id}"  # not the server's temp path
             cause = (document.get("oom_cause") or {}).get("kind") or ""
-            jobs.finish(session, report_id, json.dumps(document), cause)
+            # done and folded into issues in one transaction: never one without the other
+            jobs.finish(session, report_id, json.dumps(document), cause, commit=False)
+            aggregate.fold(session, report, document)
+            session.commit()
             return "done"
     finally:
         engine.dispose()

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from oomlens import __version__
-from oomlens.server import db, keys
+from oomlens.server import db, issues_view, keys
 from oomlens.server.ingest import ReportMetadata, UploadRejected, accept_upload
 from oomlens.server.models import Report
 from oomlens.server.runner import LocalRunner
@@ -125,6 +125,21 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
         if r.report_json is None:
             raise HTTPException(409, f"the report is {r.status}, not analysed yet")
         return Response(r.report_json, media_type="application/json")
+
+    @app.get("/api/v1/issues")
+    def list_issues(c: keys.Caller = Depends(reader), s=Depends(session),
+                    kind: str | None = None, status: str | None = None,
+                    version: str | None = None):
+        """The project's issues, most reports first, with counts over their reports."""
+        return issues_view.list_issues(s, c.project_id, kind=kind, status=status,
+                                       version=version)
+
+    @app.get("/api/v1/issues/{issue_id}")
+    def get_issue(issue_id: int, c: keys.Caller = Depends(reader), s=Depends(session)):
+        found = issues_view.issue_detail(s, c.project_id, issue_id)
+        if found is None:
+            raise HTTPException(404, "no such issue")
+        return found
 
     @app.get("/api/v1/health")
     def health():

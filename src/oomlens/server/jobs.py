@@ -57,11 +57,15 @@ def renew(session: Session, report_ids: list[str], lease: timedelta) -> None:
         session.commit()
 
 
-def finish(session: Session, report_id: str, report_json: str, oom_cause: str) -> None:
+def finish(session: Session, report_id: str, report_json: str, oom_cause: str,
+           commit: bool = True) -> None:
+    """The report is analysed (without ``commit``, the caller commits it together with what
+    else it wrote, e.g. the findings folded into issues)."""
     session.execute(update(Report).where(Report.id == report_id).values(
         status=DONE, report_json=report_json, oom_cause=oom_cause, error="",
         analysed_at=datetime.now(UTC), lease_until=None))
-    session.commit()
+    if commit:
+        session.commit()
 
 
 def fail(session: Session, report_id: str, reason: str) -> None:

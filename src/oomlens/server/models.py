@@ -85,3 +85,45 @@ class Report(Base):
     analysed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     oom_cause: Mapped[str] = mapped_column(String(64), default="")
     report_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# issue states
+OPEN = "open"
+FIXED = "fixed"  # in ``fixed_in_version``; re-opened when seen in a later version
+IGNORED = "ignored"
+ISSUE_STATES = (OPEN, FIXED, IGNORED)
+
+
+class Issue(Base):
+    """Findings of many reports with one signature (per project and kind)."""
+
+    __tablename__ = "issues"
+    __table_args__ = (UniqueConstraint("project_id", "kind", "signature"),
+                      Index("ix_issues_project_last_seen", "project_id", "last_seen"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # leak, library_leak, big_object, ...
+    signature: Mapped[str] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=OPEN)
+    fixed_in_version: Mapped[str] = mapped_column(String(100), default="")
+    regressed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the finding (its report JSON) of the report where it retained the most
+    representative_report_id: Mapped[str] = mapped_column(String(32))
+    representative_bytes: Mapped[int] = mapped_column(BigInteger)
+    representative: Mapped[str] = mapped_column(Text)
+
+
+class IssueReport(Base):
+    __tablename__ = "issue_reports"
+    __table_args__ = (Index("ix_issue_reports_report", "report_id"),)
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"), primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    retained_bytes: Mapped[int] = mapped_column(BigInteger)
+    app_version: Mapped[str] = mapped_column(String(100))
+    device_model: Mapped[str] = mapped_column(String(200))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,119 @@
+"""Folding a report's findings into the project's issues, by signature.
+
+Each leak, library leak, big object and class cluster of a report carries a signature (the
+analysis makes them: the leaking class and the app's own reference holding it, the big object's
+class and holder, the cluster's class); a report without any but with a known OOM cause counts
+for an issue of that cause. An issue keeps its first and last sighting, the finding of the report
+where it retained the most (its representative trace), and one row per report it was seen in
+(version, device, bytes), from which counts, versions and medians are computed.
+
+An issue marked fixed in version X re-opens when a report of a later version shows it again (a
+regression); reports of X or earlier do not re-open it (old installs keep crashing).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from oomlens.server.models import FIXED, OPEN, Issue, IssueReport, Report
+
+SECTIONS = (("leak", "leaks"), ("library_leak", "library_leaks"),
+            ("big_object", "big_objects"), ("class_cluster", "class_clusters"))
+OOM_CAUSE = "oom_cause"
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    signature: str
+    title: str
+    retained_bytes: int
+    detail: dict
+
+
+def _title(kind: str, item: dict) -> str:
+    cls = item.get("class", "?")
+    if kind == "leak":
+        return f"{cls} leaked ({item.get('reason', '')})"
+    if kind == "library_leak":
+        pattern = (item.get("library_leak") or {}).get("pattern", "")
+        return f"{cls} held by a known library leak ({pattern})"
+    if kind == "big_object":
+        return f"big {cls}" + (f" held by {item['holder']}" if item.get("holder") else "")
+    return f"many {cls} instances"
+
+
+def findings(document: dict) -> list[Finding]:
+    found = [Finding(kind, item["signature"], _title(kind, item),
+                     int(item.get("retained_bytes", 0)), item)
+             for kind, section in SECTIONS for item in document.get(section) or []
+             if item.get("signature")]
+    cause = document.get("oom_cause")
+    if not found and cause and cause.get("kind") and cause["kind"] != "unknown":
+        found.append(Finding(OOM_CAUSE, cause["kind"], cause.get("summary") or cause["kind"], 0,
+                             cause))
+    return found
+
+
+def version_key(version: str) -> tuple:
+    """Dotted versions compare by their numbers (1.10 > 1.9); other text after them."""
+    return tuple(int(n) for n in re.findall(r"\d+", version)), version
+
+
+def is_later(version: str, than: str) -> bool:
+    return bool(version) and (not than or version_key(version) > version_key(than))
+
+
+def fold(session: Session, report: Report, document: dict) -> list[int]:
+    """Add ``report``'s findings to its project's issues (no commit); returns their ids."""
+    seen = _aware(report.received_at) if report.received_at else datetime.now(UTC)
+    ids = []
+    for f in findings(document):
+        issue = _issue(session, report.project_id, f, seen, report.id)
+        issue.first_seen = min(_aware(issue.first_seen), seen)
+        issue.last_seen = max(_aware(issue.last_seen), seen)
+        if f.retained_bytes > issue.representative_bytes:
+            issue.representative_bytes = f.retained_bytes
+            issue.representative_report_id = report.id
+            issue.representative = json.dumps(f.detail)
+        if issue.status == FIXED and is_later(report.app_version, issue.fixed_in_version):
+            issue.status = OPEN
+            issue.regressed_at = datetime.now(UTC)
+        if session.get(IssueReport, (issue.id, report.id)) is None:
+            session.add(IssueReport(issue_id=issue.id, report_id=report.id,
+                                    retained_bytes=f.retained_bytes,
+                                    app_version=report.app_version,
+                                    device_model=report.device_model, seen_at=seen))
+        ids.append(issue.id)
+    return ids
+
+
+def _issue(session: Session, project_id: int, f: Finding, seen: datetime,
+           report_id: str) -> Issue:
+    query = select(Issue).where(Issue.project_id == project_id, Issue.kind == f.kind,
+                                Issue.signature == f.signature)
+    issue = session.scalar(query)
+    if issue is not None:
+        return issue
+    issue = Issue(project_id=project_id, kind=f.kind, signature=f.signature, title=f.title,
+                  status=OPEN, first_seen=seen, last_seen=seen,
+                  representative_report_id=report_id, representative_bytes=f.retained_bytes,
+                  representative=json.dumps(f.detail))
+    try:
+        with session.begin_nested():  # another worker may create the same issue right now
+            session.add(issue)
+    except IntegrityError:
+        issue = session.scalar(query)
+    return issue
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite gives back naive datetimes; everything here is UTC."""
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
