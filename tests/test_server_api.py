@@ -245,3 +245,16 @@ def test_findings_fold_into_issues_that_reopen_in_a_later_version(server):
     other = server.create_project("other")
     assert httpx.get(f"{server.url}/api/v1/issues/{issue['id']}", timeout=10,
                      headers={"Authorization": f"Bearer {other['read_key']}"}).status_code == 404
+
+
+def test_an_analysis_that_keeps_crashing_ends_dead_with_its_reason(server):
+    """A memory ceiling too small for any analysis: each attempt dies, the report is retried,
+    then given up on, with the last reason kept (and the server keeps serving)."""
+    server.env.update({"OOMLENS_ANALYSIS_MEMORY_MB": "200", "OOMLENS_MAX_ATTEMPTS": "2"})
+    keys = server.create_project("app")
+    server.start()
+    report_id = upload(server, keys["ingest_key"]).json()["id"]
+    state = wait_done(server, keys["read_key"], report_id)
+    assert state["status"] == "dead" and state["attempts"] == 3
+    assert state["error"].startswith("gave up after 2 attempts; last: ")
+    assert httpx.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200

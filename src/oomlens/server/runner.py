@@ -15,9 +15,11 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import timedelta
+from typing import BinaryIO
 
 from oomlens.server import db, jobs
 from oomlens.server.settings import ServerSettings
@@ -30,7 +32,7 @@ class LocalRunner:
         self.settings = settings
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="oomlens-runner", daemon=True)
-        self._children: dict[str, tuple[subprocess.Popen, float]] = {}
+        self._children: dict[str, tuple[subprocess.Popen, float, BinaryIO]] = {}
         self._engine = db.make_engine(settings.database_url)
         self._sessions = db.sessions(self._engine)
         self.lease = timedelta(seconds=settings.lease_seconds)  # renewed every round
@@ -41,8 +43,9 @@ class LocalRunner:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
-        for child, _ in self._children.values():
+        for child, _, errors in self._children.values():
             child.kill()
+            errors.close()
         self._engine.dispose()
 
     def _loop(self) -> None:
@@ -57,12 +60,16 @@ class LocalRunner:
                                                     self.settings.max_attempts)
                     if report_id is None:
                         break
-                    self._children[report_id] = (self._spawn(report_id), time.monotonic())
+                    errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed when reaped
+                    self._children[report_id] = (self._spawn(report_id, errors),
+                                                 time.monotonic(), errors)
             except Exception as exc:  # the database is briefly away: try again next round
                 print(f"oomlens runner: {type(exc).__name__}: {exc}", file=sys.stderr)
             self._stop.wait(POLL_SECONDS)
 
-    def _spawn(self, report_id: str) -> subprocess.Popen:
+    def _spawn(self, report_id: str, errors: BinaryIO) -> subprocess.Popen:
+        """The child's stderr goes to a file, not a pipe: a pipe nobody reads while the child
+        runs would block it once full."""
         limit = self.settings.analysis_memory_limit_bytes
 
         def ceiling() -> None:
@@ -71,10 +78,10 @@ class LocalRunner:
         env = {**os.environ, **self.settings.to_env()}
         return subprocess.Popen([sys.executable, "-m", "oomlens.server.task", report_id],
                                 env=env, preexec_fn=ceiling, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+                                stderr=errors)
 
     def _reap(self) -> None:
-        for report_id, (child, started) in list(self._children.items()):
+        for report_id, (child, started, errors) in list(self._children.items()):
             code = child.poll()
             overdue = time.monotonic() - started > self.settings.analysis_time_limit_s
             if code is None and not overdue:
@@ -85,10 +92,13 @@ class LocalRunner:
                 reason = f"took longer than {self.settings.analysis_time_limit_s} s"
             elif code == 0:
                 del self._children[report_id]
+                errors.close()
                 continue
             else:
-                tail = (child.stderr.read() or b"").decode(errors="replace").strip()
+                errors.seek(max(0, errors.seek(0, 2) - 4096))
+                tail = errors.read().decode(errors="replace").strip()
                 reason = (tail.splitlines()[-1] if tail else f"analysis exited with {code}")
             del self._children[report_id]
+            errors.close()
             with self._sessions() as session:
                 jobs.retry_later(session, report_id, reason[:500])
