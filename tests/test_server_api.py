@@ -258,3 +258,36 @@ def test_an_analysis_that_keeps_crashing_ends_dead_with_its_reason(server):
     assert state["status"] == "dead" and state["attempts"] == 3
     assert state["error"].startswith("gave up after 2 attempts; last: ")
     assert httpx.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200
+
+
+def test_a_mapping_retraces_its_version_reports_analysed_before_it_came(server):
+    """ahat's R8-obfuscated test dump: fields read E, F, ... until the mapping arrives."""
+    keys = server.create_project("app")
+    server.start()
+    read = {"Authorization": f"Bearer {keys['read_key']}"}
+    ingest = {"Authorization": f"Bearer {keys['ingest_key']}"}
+    dump = DATA / "art_ahat_test-dump.hprof.gz"
+    report_id = upload(server, keys["ingest_key"], path=dump, app_version="r8").json()["id"]
+    assert wait_done(server, keys["read_key"], report_id)["status"] == "done"
+    url = f"{server.url}/api/v1/reports/{report_id}/report"
+    assert httpx.get(url, headers=read, timeout=10).json()["retrace"] is None
+    bad = httpx.put(f"{server.url}/api/v1/mappings/r8", content=b"not a mapping at all\n",
+                    headers=ingest, timeout=30)
+    assert bad.status_code == 422 and "mapping" in bad.json()["detail"]
+    put = httpx.put(f"{server.url}/api/v1/mappings/r8", headers=ingest, timeout=60,
+                    content=(DATA / "art_ahat_test-dump.map").read_bytes())
+    assert put.status_code == 200, put.text
+    assert put.json()["requeued_reports"] == 1 and put.json()["classes"] > 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        doc = httpx.get(url, headers=read, timeout=10)
+        if doc.status_code == 200 and doc.json()["retrace"] is not None:
+            break
+        time.sleep(0.3)
+    local = subprocess.run([*OOMLENS, "analyze", "--format", "json", "--no-progress",
+                            "--mapping", DATA / "art_ahat_test-dump.map", dump],
+                           capture_output=True, text=True, timeout=300)
+    expected = json.loads(local.stdout)
+    retraced = doc.json()
+    assert retraced["retrace"] == {**expected["retrace"], "mapping": "mapping of version r8"}
+    assert retraced["histogram"] == expected["histogram"]

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,6 +92,21 @@ def fold(session: Session, report: Report, document: dict) -> list[int]:
                                     app_version=report.app_version,
                                     device_model=report.device_model, seen_at=seen))
         ids.append(issue.id)
+    return ids
+
+
+def refold(session: Session, report: Report, document: dict) -> list[int]:
+    """Fold ``report`` again after a new analysis (e.g. retraced with its version's mapping):
+    what it counted for before is taken back first, and issues left with no report go (their
+    signatures were the obfuscated names)."""
+    before = set(session.scalars(select(IssueReport.issue_id)
+                                 .where(IssueReport.report_id == report.id)))
+    session.execute(delete(IssueReport).where(IssueReport.report_id == report.id))
+    ids = fold(session, report, document)
+    for issue_id in before - set(ids):
+        if session.scalar(select(IssueReport.report_id)
+                          .where(IssueReport.issue_id == issue_id).limit(1)) is None:
+            session.execute(delete(Issue).where(Issue.id == issue_id))
     return ids
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from oomlens.errors import OomlensError
-from oomlens.server import aggregate, db, jobs
+from oomlens.server import aggregate, db, jobs, mappings
 from oomlens.server.models import Report
 from oomlens.server.settings import ServerSettings
 from oomlens.server.storage import BlobStore
@@ -98,19 +98,28 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
                     except OomlensError as exc:
                         jobs.fail(session, report_id, str(exc))
                         return "failed"
+                mapping = mappings.mapping_for(session, report)
+                mapping_path = None
+                if mapping is not None:
+                    mapping_path = work / "mapping.txt"
+                    with store.open(mapping.blob_key) as src, open(mapping_path, "wb") as dst:
+                        shutil.copyfileobj(src, dst)
                 try:
-                    with open_heap(plain) as heap:
-                        document = build_report(heap, Settings(), report.oom_message or None)
+                    with open_heap(plain, mapping=mapping_path) as heap:
+                        document = build_report(heap, Settings(), report.oom_message or None,
+                                                retrace=heap.retrace)
                 except OomlensError as exc:
                     jobs.fail(session, report_id, str(exc))
                     return "failed"
             finally:
                 shutil.rmtree(work, ignore_errors=True)
-            document["dump"]["file"] = f"report {report_id}"  # not the server's temp path
+            document["dump"]["file"] = f"report {report_id}"  # not the server's temp paths
+            if document.get("retrace"):
+                document["retrace"]["mapping"] = f"mapping of version {report.app_version}"
             cause = (document.get("oom_cause") or {}).get("kind") or ""
             # done and folded into issues in one transaction: never one without the other
             jobs.finish(session, report_id, json.dumps(document), cause, commit=False)
-            aggregate.fold(session, report, document)
+            aggregate.refold(session, report, document)
             session.commit()
             return "done"
     finally:

@@ -13,9 +13,10 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from oomlens import __version__
-from oomlens.server import db, issues_view, keys
+from oomlens.server import db, issues_view, keys, mappings
 from oomlens.server.ingest import ReportMetadata, UploadRejected, accept_upload
 from oomlens.server.models import Report
 from oomlens.server.runner import LocalRunner
@@ -125,6 +126,23 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
         if r.report_json is None:
             raise HTTPException(409, f"the report is {r.status}, not analysed yet")
         return Response(r.report_json, media_type="application/json")
+
+    @app.put("/api/v1/mappings/{version}")
+    async def put_mapping(version: str, request: Request, c: keys.Caller = Depends(ingester),
+                          s=Depends(session)):
+        """The ProGuard/R8 mapping of app version ``version`` (the request body): later
+        analyses of that version are retraced, and earlier ones are analysed again."""
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > settings.max_upload_bytes:
+                raise HTTPException(413, f"mapping larger than {settings.max_upload_bytes:,} "
+                                         "bytes")
+        try:
+            return await run_in_threadpool(mappings.store_mapping, s, store, c.project_id,
+                                           version, bytes(body))
+        except UploadRejected as exc:
+            raise HTTPException(exc.status, str(exc)) from None
 
     @app.get("/api/v1/issues")
     def list_issues(c: keys.Caller = Depends(reader), s=Depends(session),

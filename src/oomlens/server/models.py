@@ -127,3 +127,17 @@ class IssueReport(Base):
     app_version: Mapped[str] = mapped_column(String(100))
     device_model: Mapped[str] = mapped_column(String(200))
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AppMapping(Base):
+    """The ProGuard/R8 mapping of one app version (the file is in blob storage)."""
+
+    __tablename__ = "mappings"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    version: Mapped[str] = mapped_column(String(100))
+    blob_key: Mapped[str] = mapped_column(String(300))
+    classes: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

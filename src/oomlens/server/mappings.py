@@ -1,0 +1,64 @@
+"""ProGuard/R8 mappings per app version: checked, stored, and applied to that version's reports.
+
+A mapping that arrives after reports of its version were analysed queues them again, so their
+findings, traces and signatures get the real names (and fold into the issues under them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from oomlens.errors import OomlensError
+from oomlens.server.ingest import UploadRejected
+from oomlens.server.models import DONE, FAILED, QUEUED, AppMapping, Report
+from oomlens.server.storage import BlobStore
+
+
+def _key(project_id: int, version: str) -> str:
+    return f"{project_id}/mappings/{hashlib.sha256(version.encode()).hexdigest()[:24]}.txt"
+
+
+def store_mapping(session: Session, store: BlobStore, project_id: int, version: str,
+                  body: bytes) -> dict:
+    """Check that ``body`` is a mapping file, store it as ``version``'s, queue that version's
+    analysed reports again. Returns what was done."""
+    from oomlens.retrace.mapping import load_mapping
+
+    if not version or len(version) > 100:
+        raise UploadRejected("the version must be 1-100 characters", 400)
+    with tempfile.TemporaryDirectory(prefix="oomlens-mapping-") as work:
+        path = Path(work) / "mapping.txt"
+        path.write_bytes(body)
+        try:
+            parsed = load_mapping(path)
+        except OomlensError as exc:
+            raise UploadRejected(str(exc).replace(str(path), "the mapping")) from None
+    key = _key(project_id, version)
+    with store.writer(key) as out:
+        out.write(body)
+    row = session.scalar(select(AppMapping).where(AppMapping.project_id == project_id,
+                                                  AppMapping.version == version))
+    if row is None:
+        row = AppMapping(project_id=project_id, version=version, blob_key=key)
+        session.add(row)
+    row.classes = len(parsed.classes)
+    row.uploaded_at = datetime.now(UTC)
+    requeued = session.execute(
+        update(Report).where(Report.project_id == project_id, Report.app_version == version,
+                             Report.status.in_((DONE, FAILED)))
+        .values(status=QUEUED, attempts=0, lease_until=None)).rowcount
+    session.commit()
+    return {"version": version, "classes": row.classes, "requeued_reports": requeued}
+
+
+def mapping_for(session: Session, report: Report) -> AppMapping | None:
+    if not report.app_version:
+        return None
+    return session.scalar(select(AppMapping).where(AppMapping.project_id == report.project_id,
+                                                   AppMapping.version == report.app_version))
