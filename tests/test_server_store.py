@@ -252,3 +252,19 @@ def test_versions_compare_by_their_numbers():
 
     assert is_later("1.10", "1.9") and is_later("2.0", "1.99.1") and is_later("1.2", "")
     assert not is_later("1.9", "1.10") and not is_later("1.1", "1.1") and not is_later("", "1")
+
+
+def test_the_job_stops_decompressing_at_the_limit(tmp_path):
+    from oomlens.errors import HprofFormatError
+    from oomlens.server.analysis import TooBig, decompressed_copy
+
+    hprof = gzip.decompress(DUMP_GZ)
+    target = tmp_path / "dump.hprof"
+    decompressed_copy(io.BytesIO(DUMP_GZ), "gzip", target, len(hprof))
+    assert target.read_bytes() == hprof
+    with pytest.raises(TooBig, match="more than 1,000,000 bytes"):
+        decompressed_copy(io.BytesIO(DUMP_GZ), "gzip", target, 1_000_000)
+    broken = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(hprof))
+    broken[len(broken) // 2] ^= 0xFF
+    with pytest.raises(HprofFormatError, match="the uploaded dump: corrupt zstd stream"):
+        decompressed_copy(io.BytesIO(bytes(broken)), "zstd", target, 1 << 30)

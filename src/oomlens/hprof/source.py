@@ -15,6 +15,7 @@ import struct
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -67,41 +68,43 @@ def _decompressing_reader(raw, compression: str):
     return zstandard.ZstdDecompressor().stream_reader(raw, closefd=False)
 
 
-def decompress_to_temp(path: Path, compression: str, progress=None) -> Path:
-    """Stream-decompress into a temporary file; the caller deletes it. ``progress`` is called
-    with ("decompressing", compressed bytes read, compressed size)."""
-    fd, name = tempfile.mkstemp(prefix="oomlens-", suffix=".hprof")
-    out_path = Path(name)
-    total = path.stat().st_size
-    if compression == "packed":
-        try:
-            with open(path, "rb") as raw, os.fdopen(fd, "wb") as out:
-                pack.unpack(raw, out, str(path), progress, total)
-        except OSError as exc:
-            out_path.unlink(missing_ok=True)
-            raise HprofFormatError(f"{path}: cannot unpack: {exc}") from None
-        except BaseException:
-            out_path.unlink(missing_ok=True)
-            raise
-        return out_path
+def copy_decompressed(raw: BinaryIO, compression: str | None, out, name: str, progress=None,
+                      total: int = 0) -> None:
+    """Write the HPROF held in ``raw`` (compressed as ``compression``: gzip, zstd, packed, or
+    None for plain) to ``out`` (anything with ``write``). Damaged input is a HprofFormatError
+    naming ``name``; what ``out.write`` raises passes through. ``progress`` is called with
+    (phase, bytes of ``raw`` read, ``total``)."""
     try:
-        with open(path, "rb") as raw, os.fdopen(fd, "wb") as out, \
-                _decompressing_reader(raw, compression) as src:
-            while chunk := src.read(_COPY_CHUNK):
-                out.write(chunk)
-                if progress:
-                    progress("decompressing", raw.tell(), total)
+        if compression == "packed":
+            pack.unpack(raw, out, name, progress, total)
+            return
+        reader = raw if compression is None else _decompressing_reader(raw, compression)
+        while chunk := reader.read(_COPY_CHUNK):
+            out.write(chunk)
+            if progress:
+                progress("decompressing", raw.tell(), total)
     except EOFError:
         # A cut-off compressed stream: keep what decompressed, the record scanner reports the rest
         # as a truncated dump, exactly as for a plain file that was cut off.
         pass
     except OSError as exc:
-        out_path.unlink(missing_ok=True)
-        raise HprofFormatError(f"{path}: cannot decompress {compression} input: {exc}") from None
+        what = "unpack" if compression == "packed" else f"decompress {compression} input"
+        raise HprofFormatError(f"{name}: cannot {what}: {exc}") from None
     except Exception as exc:  # zstandard.ZstdError and friends
         if type(exc).__module__.startswith("zstandard"):
-            out_path.unlink(missing_ok=True)
-            raise HprofFormatError(f"{path}: corrupt {compression} stream: {exc}") from None
+            raise HprofFormatError(f"{name}: corrupt {compression} stream: {exc}") from None
+        raise
+
+
+def decompress_to_temp(path: Path, compression: str, progress=None) -> Path:
+    """Stream-decompress into a temporary file; the caller deletes it. ``progress`` is called
+    with ("decompressing", compressed bytes read, compressed size)."""
+    fd, name = tempfile.mkstemp(prefix="oomlens-", suffix=".hprof")
+    out_path = Path(name)
+    try:
+        with open(path, "rb") as raw, os.fdopen(fd, "wb") as out:
+            copy_decompressed(raw, compression, out, str(path), progress, path.stat().st_size)
+    except BaseException:
         out_path.unlink(missing_ok=True)
         raise
     return out_path

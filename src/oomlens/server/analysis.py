@@ -8,7 +8,6 @@ grows past ``max_hprof_bytes`` fails with that reason before it fills the disk.
 
 from __future__ import annotations
 
-import gzip
 import json
 import shutil
 import tempfile
@@ -16,12 +15,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from oomlens.errors import OomlensError
+from oomlens.hprof.source import copy_decompressed
 from oomlens.server import aggregate, db, jobs, mappings
 from oomlens.server.models import Report
 from oomlens.server.settings import ServerSettings
 from oomlens.server.storage import BlobStore
 
-CHUNK = 1 << 20
 
 
 class TooBig(OomlensError):
@@ -45,32 +44,9 @@ class _LimitedFile:
 def decompressed_copy(source: BinaryIO, fmt: str, target: Path, limit: int) -> None:
     """Write the plain HPROF of ``source`` (as ``fmt``: hprof, gzip, zstd, packed) to
     ``target``, at most ``limit`` bytes of it."""
-    from oomlens.hprof import pack
-
     with open(target, "wb") as raw:
-        out = _LimitedFile(raw, limit)
-        if fmt == "packed":
-            pack.unpack(source, out, "the uploaded dump")
-            return
-        if fmt == "gzip":
-            reader = gzip.GzipFile(fileobj=source, mode="rb")
-        elif fmt == "zstd":
-            import zstandard
-
-            reader = zstandard.ZstdDecompressor().stream_reader(source)
-        else:
-            reader = source
-        try:
-            while chunk := reader.read(CHUNK):
-                out.write(chunk)
-        except (OSError, EOFError) as exc:
-            if isinstance(exc, TooBig):
-                raise
-            raise OomlensError(f"cannot decompress the uploaded dump: {exc}") from None
-        except Exception as exc:
-            if type(exc).__module__.startswith("zstandard"):
-                raise OomlensError(f"corrupt zstd stream: {exc}") from None
-            raise
+        copy_decompressed(source, None if fmt == "hprof" else fmt, _LimitedFile(raw, limit),
+                          "the uploaded dump")
 
 
 def analyse_report(settings: ServerSettings, report_id: str) -> str:
