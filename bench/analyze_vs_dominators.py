@@ -14,7 +14,6 @@ Not a unit test: nothing here asserts a time. Run it on an otherwise idle machin
 
 from __future__ import annotations
 
-import argparse
 import platform
 import sys
 import tempfile
@@ -23,7 +22,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dominators_vs_visualvm import (OOMLENS, RESULTS, SIZES, WARM_CACHE, Run,  # noqa: E402
-                                    ensure_dump, fmt, log, med, measure, oomlens_env)
+                                    ensure_dump, fmt, log, med, measure, oomlens_env,
+                                    sizes_and_repeat)
 
 GOAL = 1.25
 
@@ -36,11 +36,7 @@ def run(command: list[str], dump: Path) -> Run:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="250", help="comma-separated: " + ", ".join(SIZES))
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    WARM_CACHE.mkdir(parents=True, exist_ok=True)
+    args = sizes_and_repeat(__doc__.splitlines()[0])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"

@@ -243,6 +243,17 @@ def cold_run(dump: Path) -> tuple[Run, int]:
 
 
 # -- report ----------------------------------------------------------------------------------------
+def sizes_and_repeat(description: str) -> argparse.Namespace:
+    """The options of the benchmarks that time oomlens commands side by side (--sizes,
+    --repeat), parsed; also makes sure the Numba cache folder they share exists."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--sizes", default="250", help="comma-separated: " + ", ".join(SIZES))
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    WARM_CACHE.mkdir(parents=True, exist_ok=True)
+    return args
+
+
 def med(runs: list[Run], attr: str) -> float:
     return statistics.median(getattr(r, attr) for r in runs)
 

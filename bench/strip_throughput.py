@@ -23,7 +23,6 @@ Not a unit test: nothing here asserts a time. Run it on an otherwise idle machin
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
 import platform
@@ -35,7 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dominators_vs_visualvm import (OOMLENS, RESULTS, ROOT, SIZES, WARM_CACHE, Run,  # noqa: E402
-                                    ensure_dump, log, med, measure, oomlens_env)
+                                    ensure_dump, log, med, measure, oomlens_env,
+                                    sizes_and_repeat)
 
 SMALL_DUMP = ROOT / "tests" / "data" / "oracle_jdk8_05_x64.hprof.gz"
 _READ_WRITE = ("import sys\n"
@@ -54,11 +54,7 @@ def _output_bytes(run: Run, out: Path) -> int:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="250", help="comma-separated: " + ", ".join(SIZES))
-    ap.add_argument("--repeat", type=int, default=3)
-    args = ap.parse_args()
-    WARM_CACHE.mkdir(parents=True, exist_ok=True)
+    args = sizes_and_repeat(__doc__.splitlines()[0])
     env = oomlens_env(WARM_CACHE)
     tables = []
     with tempfile.TemporaryDirectory(dir=ROOT / "bench" / "dumps") as tmp:
