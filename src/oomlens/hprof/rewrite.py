@@ -43,7 +43,7 @@ import numpy as np
 import zstandard
 
 from oomlens.errors import OomlensError
-from oomlens.hprof import _rewrite
+from oomlens.hprof import _rewrite, pack
 from oomlens.hprof.source import DumpFile
 
 # zstd level 1: on HPROF it compresses as well as level 3 or better (a 245 MB stripped HotSpot
@@ -253,8 +253,6 @@ class OutputFile:
                 self._zstd.close()
             self._file.close()
             if self.form == "packed":
-                from oomlens.hprof import pack
-
                 with open(self._temp, "wb") as out:
                     pack.pack_file(self._hprof_temp, out, self.level, progress)
                 self._hprof_temp.unlink()
