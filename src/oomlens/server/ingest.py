@@ -14,7 +14,6 @@ stored returns the first report's id, and a retry of one that was not starts afr
 from __future__ import annotations
 
 import io
-import struct
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from oomlens.errors import OomlensError
+from oomlens.hprof import pack
 from oomlens.hprof.constants import HEADER_PREFIX
 from oomlens.hprof.source import compression_of
 from oomlens.server.models import QUEUED, Report
@@ -96,7 +96,7 @@ def check_inner_header(head: bytes, fmt: str, max_hprof_bytes: int) -> None:
 
 
 def check_packed_size(tail: bytes, max_hprof_bytes: int) -> None:
-    (declared,) = struct.unpack(">Q", tail[-8:])
+    (declared,) = pack.END.unpack(tail[-pack.END.size:])  # the container's trailer
     if declared > max_hprof_bytes:
         raise UploadRejected(f"the dump unpacks to {declared:,} bytes, more than this server "
                              f"accepts ({max_hprof_bytes:,})", 413)
