@@ -1,0 +1,31 @@
+"""ProGuard/R8 mappings per app version."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from oomlens.server import keys, mappings
+from oomlens.server.deps import Services, ingester, services, session
+from oomlens.server.ingest import UploadRejected
+
+router = APIRouter(prefix="/api/v1", tags=["mappings"])
+
+
+@router.put("/mappings/{version}")
+async def put_mapping(version: str, request: Request, c: keys.Caller = Depends(ingester),
+                      s: Session = Depends(session), svc: Services = Depends(services)):
+    """The ProGuard/R8 mapping of app version ``version`` (the request body): later analyses
+    of that version are retraced, and earlier ones are analysed again."""
+    limit = svc.settings.max_upload_bytes
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"mapping larger than {limit:,} bytes")
+    try:
+        return await run_in_threadpool(mappings.store_mapping, s, svc.store, c.project_id,
+                                       version, bytes(body))
+    except UploadRejected as exc:
+        raise HTTPException(exc.status, str(exc)) from None

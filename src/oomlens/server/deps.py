@@ -1,0 +1,58 @@
+"""What every endpoint needs, as FastAPI dependencies: the server's services (settings,
+database sessions, blob store) and the caller's project key.
+
+The services hang off ``app.state`` so that the routers in ``server/api`` are plain module-level
+``APIRouter``s, not closures inside ``create_app``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from oomlens.server import keys
+from oomlens.server.settings import ServerSettings
+from oomlens.server.storage import BlobStore
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: ServerSettings
+    engine: Engine
+    sessions: sessionmaker
+    store: BlobStore
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def session(s: Services = Depends(services)) -> Iterator[Session]:
+    with s.sessions() as opened:
+        yield opened
+
+
+def caller(authorization: Annotated[str | None, Header()] = None,
+           s: Session = Depends(session)) -> keys.Caller:
+    scheme, _, secret = (authorization or "").partition(" ")
+    found = keys.authenticate(s, secret.strip() if scheme.lower() == "bearer" else None)
+    if found is None:
+        raise HTTPException(401, "a valid project key is required (Authorization: Bearer)")
+    return found
+
+
+def reader(c: keys.Caller = Depends(caller)) -> keys.Caller:
+    if c.kind != keys.READ:
+        raise HTTPException(403, "this key may only upload")
+    return c
+
+
+def ingester(c: keys.Caller = Depends(caller)) -> keys.Caller:
+    if c.kind != keys.INGEST:
+        raise HTTPException(403, "uploads need an ingest key")
+    return c
