@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
@@ -27,6 +27,16 @@ from oomlens.server.models import FIXED, OPEN, Issue, IssueReport, Report
 SECTIONS = (("leak", "leaks"), ("library_leak", "library_leaks"),
             ("big_object", "big_objects"), ("class_cluster", "class_clusters"))
 OOM_CAUSE = "oom_cause"
+
+
+@dataclass
+class Folded:
+    """What folding one report did: every issue it counts for, and which of them it created or
+    re-opened (what notifications are about)."""
+
+    issue_ids: list[int] = field(default_factory=list)
+    new: list[Issue] = field(default_factory=list)
+    regressed: list[Issue] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -71,12 +81,14 @@ def is_later(version: str, than: str) -> bool:
     return bool(version) and (not than or version_key(version) > version_key(than))
 
 
-def fold(session: Session, report: Report, document: dict) -> list[int]:
-    """Add ``report``'s findings to its project's issues (no commit); returns their ids."""
+def fold(session: Session, report: Report, document: dict) -> Folded:
+    """Add ``report``'s findings to its project's issues (no commit)."""
     seen = _aware(report.received_at) if report.received_at else datetime.now(UTC)
-    ids = []
+    folded = Folded()
     for f in findings(document):
-        issue = _issue(session, report.project_id, f, seen, report.id)
+        issue, created = _issue(session, report.project_id, f, seen, report.id)
+        if created:
+            folded.new.append(issue)
         issue.first_seen = min(_aware(issue.first_seen), seen)
         issue.last_seen = max(_aware(issue.last_seen), seen)
         if f.retained_bytes > issue.representative_bytes:
@@ -86,37 +98,39 @@ def fold(session: Session, report: Report, document: dict) -> list[int]:
         if issue.status == FIXED and is_later(report.app_version, issue.fixed_in_version):
             issue.status = OPEN
             issue.regressed_at = datetime.now(UTC)
+            folded.regressed.append(issue)
         if session.get(IssueReport, (issue.id, report.id)) is None:
             session.add(IssueReport(issue_id=issue.id, report_id=report.id,
                                     retained_bytes=f.retained_bytes,
                                     app_version=report.app_version,
                                     device_model=report.device_model, seen_at=seen))
-        ids.append(issue.id)
-    return ids
+        folded.issue_ids.append(issue.id)
+    return folded
 
 
-def refold(session: Session, report: Report, document: dict) -> list[int]:
+def refold(session: Session, report: Report, document: dict) -> Folded:
     """Fold ``report`` again after a new analysis (e.g. retraced with its version's mapping):
     what it counted for before is taken back first, and issues left with no report go (their
     signatures were the obfuscated names)."""
     before = set(session.scalars(select(IssueReport.issue_id)
                                  .where(IssueReport.report_id == report.id)))
     session.execute(delete(IssueReport).where(IssueReport.report_id == report.id))
-    ids = fold(session, report, document)
-    for issue_id in before - set(ids):
+    folded = fold(session, report, document)
+    for issue_id in before - set(folded.issue_ids):
         if session.scalar(select(IssueReport.report_id)
                           .where(IssueReport.issue_id == issue_id).limit(1)) is None:
             session.execute(delete(Issue).where(Issue.id == issue_id))
-    return ids
+    return folded
 
 
 def _issue(session: Session, project_id: int, f: Finding, seen: datetime,
-           report_id: str) -> Issue:
+           report_id: str) -> tuple[Issue, bool]:
+    """The project's issue for ``f``'s signature, and whether this call created it."""
     query = select(Issue).where(Issue.project_id == project_id, Issue.kind == f.kind,
                                 Issue.signature == f.signature)
     issue = session.scalar(query)
     if issue is not None:
-        return issue
+        return issue, False
     issue = Issue(project_id=project_id, kind=f.kind, signature=f.signature, title=f.title,
                   status=OPEN, first_seen=seen, last_seen=seen,
                   representative_report_id=report_id, representative_bytes=f.retained_bytes,
@@ -125,8 +139,8 @@ def _issue(session: Session, project_id: int, f: Finding, seen: datetime,
         with session.begin_nested():  # another worker may create the same issue right now
             session.add(issue)
     except IntegrityError:
-        issue = session.scalar(query)
-    return issue
+        return session.scalar(query), False
+    return issue, True
 
 
 def _aware(t: datetime) -> datetime:

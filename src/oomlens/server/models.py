@@ -81,6 +81,11 @@ class Report(Base):
     # the job
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # a retried job waits until then (backoff); None: at once
+    not_before: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # when a task for it was last sent to the broker (Celery mode); None: never
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           nullable=True)
     error: Mapped[str] = mapped_column(Text, default="")
     analysed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     oom_cause: Mapped[str] = mapped_column(String(64), default="")
@@ -108,6 +113,7 @@ class Issue(Base):
     title: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=OPEN)
     fixed_in_version: Mapped[str] = mapped_column(String(100), default="")
+    owner: Mapped[str] = mapped_column(String(200), default="")  # "" when unowned
     regressed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
