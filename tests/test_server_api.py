@@ -119,10 +119,13 @@ def test_keys_open_only_their_own_project_and_only_what_their_kind_allows(server
     get = lambda key: httpx.get(f"{server.url}/api/v1/reports/{report_id}",  # noqa: E731
                                 headers={"Authorization": f"Bearer {key}"}, timeout=10)
     assert get(a["read_key"]).status_code == 200
+    assert get(a["admin_key"]).status_code == 200  # an admin key reads too
     assert get(b["read_key"]).status_code == 404  # another project's report does not exist
+    assert get(b["admin_key"]).status_code == 404
     assert get(a["ingest_key"]).status_code == 403  # an ingest key cannot read
     assert get("oomlens_read_forged").status_code == 401
     assert upload(server, a["read_key"], idem="x").status_code == 403
+    assert upload(server, a["admin_key"], idem="x").status_code == 403  # uploads: ingest keys
     not_a_dump = server.data_dir.parent / "notes.txt"
     not_a_dump.write_text("hello")
     r = upload(server, a["ingest_key"], path=not_a_dump, idem="y")

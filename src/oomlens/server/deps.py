@@ -47,8 +47,16 @@ def caller(authorization: Annotated[str | None, Header()] = None,
 
 
 def reader(c: keys.Caller = Depends(caller)) -> keys.Caller:
-    if c.kind != keys.READ:
+    if c.kind not in (keys.READ, keys.ADMIN):
         raise HTTPException(403, "this key may only upload")
+    return c
+
+
+def admin(c: keys.Caller = Depends(caller)) -> keys.Caller:
+    """Changes to the project itself (issue states, ownership, webhooks) need an admin key: a
+    read key is handed to dashboards and scripts that only look."""
+    if c.kind != keys.ADMIN:
+        raise HTTPException(403, "this change needs the project's admin key")
     return c
 
 

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from oomlens.server.models import ApiKey, Project
 
-INGEST = "ingest"  # may upload reports and mappings, nothing else
+INGEST = "ingest"  # may upload reports and mappings, nothing else (it ships inside apps and CI)
 READ = "read"  # may read the project's data
-KINDS = (INGEST, READ)
+ADMIN = "admin"  # may read, and change the project: issue states, owners, webhooks, keys
+KINDS = (INGEST, READ, ADMIN)
 PREFIX_CHARS = 16
 
 

@@ -19,7 +19,8 @@ def command() -> None:
 @click.option("--name", default=None, help="Display name (default: the slug).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=str), default=None)
 def create(slug: str, name: str | None, data_dir: str | None) -> None:
-    """Create project SLUG with an ingest key and a read key, printed as JSON (only now)."""
+    """Create project SLUG with an ingest key (uploads), a read key and an admin key (changes
+    to the project), printed as JSON (only now)."""
     from sqlalchemy.exc import IntegrityError
 
     from oomlens.errors import OomlensError
@@ -40,7 +41,9 @@ def create(slug: str, name: str | None, data_dir: str | None) -> None:
                 raise OomlensError(f"project {slug!r} exists already") from None
             ingest = keys.create_key(s, project, keys.INGEST)
             read = keys.create_key(s, project, keys.READ)
+            admin = keys.create_key(s, project, keys.ADMIN)
             s.commit()
-            print_json({"project": slug, "ingest_key": ingest.secret, "read_key": read.secret})
+            print_json({"project": slug, "ingest_key": ingest.secret, "read_key": read.secret,
+                        "admin_key": admin.secret})
     finally:
         engine.dispose()
