@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import io
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,54 +13,27 @@ import zstandard
 from sqlalchemy import select, text
 
 from conftest import DATA
+from services import NO_POSTGRES, drop_postgres, postgres_url
 from oomlens.server import db, jobs, keys
 from oomlens.server.ingest import ReportMetadata, UploadRejected, accept_upload
 from oomlens.server.models import DEAD, DONE, FAILED, QUEUED, RUNNING, Project, Report
 from oomlens.server.storage import BlobStore
 
 DUMP_GZ = (DATA / "oracle_jdk8_05_x64.hprof.gz").read_bytes()
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def _postgres_url() -> str | None:
-    """A fresh database on the local PostgreSQL, or None when there is none."""
-    from sqlalchemy import create_engine
-
-    name = f"oomlens_test_{uuid.uuid4().hex[:12]}"
-    try:
-        engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with engine.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
-    except Exception:
-        return None
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-def _drop_postgres(url: str) -> None:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with engine.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'oomlens.db'}"
     else:
-        url = _postgres_url()
+        url = postgres_url()
         if url is None:
-            pytest.fail("no PostgreSQL answers on 127.0.0.1:5432 (make test starts it with "
-                        "scripts/start-services.sh)")
+            pytest.fail(NO_POSTGRES)
     db.upgrade(url)
     engine = db.make_engine(url)
     yield db.sessions(engine)
     engine.dispose()
     if request.param == "postgresql":
-        _drop_postgres(url)
+        drop_postgres(url)
 
 
 @pytest.fixture
@@ -204,11 +176,36 @@ def test_a_job_that_keeps_failing_becomes_dead_and_a_bad_dump_fails_at_once(data
             if got == bad.id:
                 jobs.fail(s, bad.id, "corrupt heap dump at offset 12")
             else:
-                jobs.retry_later(s, crashing.id, "worker killed (memory limit)")
+                jobs.retry_later(s, crashing.id, "worker killed (memory limit)", timedelta(0))
         assert sorted(claims) == sorted([bad.id, crashing.id, crashing.id])
         dead, failed = s.get(Report, crashing.id), s.get(Report, bad.id)
         assert dead.status == DEAD and "memory limit" in dead.error and dead.attempts == 3
         assert failed.status == FAILED and failed.error == "corrupt heap dump at offset 12"
+
+
+def test_a_retried_job_waits_a_backoff_that_doubles_per_attempt(database, store, project):
+    report, _ = upload(database, store, project, DUMP_GZ, key="flaky")
+    lease, backoff = timedelta(minutes=5), timedelta(seconds=40)
+    with database() as s:
+        waits = []
+        for _ in range(2):
+            assert jobs.claim_next(s, lease, max_attempts=5) == report.id
+            jobs.retry_later(s, report.id, "killed", backoff)
+            row = s.get(Report, report.id)
+            s.refresh(row)
+            assert row.status == QUEUED
+            assert jobs.claim_next(s, lease, max_attempts=5) is None  # not yet
+            waits.append((_aware(row.not_before) - datetime.now(UTC)).total_seconds())
+            s.execute(text("update reports set not_before = :t where id = :i"),
+                      {"t": datetime.now(UTC) - timedelta(seconds=1), "i": report.id})
+            s.commit()
+        assert 35 < waits[0] <= 40 and 75 < waits[1] <= 80  # 40 s, then 80 s
+        assert jobs.claim_next(s, lease, max_attempts=5) == report.id  # its time has come
+
+
+def _aware(t: datetime) -> datetime:
+    """SQLite gives naive datetimes back (stored as UTC)."""
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ EXIT_INTERNAL = 1
 COMMANDS = {"analyze": "analyze", "info": "info", "histogram": "histogram",
             "dominators": "dominators", "path": "path", "strip": "strip",
             "restore": "restore", "deobfuscate": "deobfuscate", "serve": "serve",
-            "project": "project", "upload": "upload"}
+            "worker": "worker", "project": "project", "upload": "upload"}
 
 
 class LazyCommands(click.Group):

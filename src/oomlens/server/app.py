@@ -1,5 +1,5 @@
-"""The server application (FastAPI): the API under /api/v1, OpenAPI at /docs, and, without a
-broker, the embedded job runner in the same process.
+"""The server application (FastAPI): the API under /api/v1, OpenAPI at /docs, and in the same
+process either the embedded job runner or, with a broker, the dispatcher of Celery tasks.
 
 Every endpoint takes a project key (``Authorization: Bearer <key>``): an ingest key may upload,
 a read key may read, and only its own project's data (``deps``).
@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from oomlens import __version__
 from oomlens.server import db
 from oomlens.server.api import issues, mappings, reports
+from oomlens.server.broker import Dispatcher
 from oomlens.server.deps import Services
 from oomlens.server.runner import LocalRunner
 from oomlens.server.settings import ServerSettings
@@ -26,7 +27,9 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
     db.upgrade(settings.database_url)
     engine = db.make_engine(settings.database_url)
     services = Services(settings, engine, db.sessions(engine), BlobStore(settings.storage_url))
-    runner = LocalRunner(settings) if run_jobs and not settings.broker_url else None
+    runner = None
+    if run_jobs:  # in-process analyses, or tasks for oomlens worker processes
+        runner = Dispatcher(settings) if settings.broker_url else LocalRunner(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):

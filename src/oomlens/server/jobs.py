@@ -1,10 +1,16 @@
-"""The durable job queue over the ``reports`` table: claim, finish, fail, give up.
+"""The durable job queue over the ``reports`` table: claim, finish, fail, retry, give up.
 
-A runner claims the oldest ``queued`` report (or a ``running`` one whose lease has expired: its
-runner died, since a live runner renews the leases of its jobs every few seconds) by an UPDATE that only succeeds if nobody else claimed it first, which works the
-same on SQLite and PostgreSQL. Each claim counts an attempt; a report claimed more than
-``max_attempts`` times is ``dead``. A report whose dump is bad (not an HPROF, corrupt, too big
-once decompressed) is ``failed`` at once with the reason: retrying would not change the bytes.
+The database, not a broker, is the record of what is left to do: the embedded runner claims
+reports straight from it, and in Celery mode a task only names the report its worker should try
+to claim (so a lost or duplicated message loses or duplicates nothing).
+
+A runner claims a ``queued`` report whose backoff has passed (or a ``running`` one whose lease
+has expired: its runner died, since a live runner renews the leases of its jobs every few
+seconds) by an UPDATE that only succeeds if nobody else claimed it first, which works the same on
+SQLite and PostgreSQL. Each claim counts an attempt; a report claimed more than ``max_attempts``
+times is ``dead``. A broken analysis (crash, time or memory limit) is retried after a backoff
+that doubles with each attempt. A report whose dump is bad (not an HPROF, corrupt, too big once
+decompressed) is ``failed`` at once with the reason: retrying would not change the bytes.
 """
 
 from __future__ import annotations
@@ -17,36 +23,57 @@ from sqlalchemy.orm import Session
 from oomlens.server.models import DEAD, DONE, FAILED, QUEUED, RUNNING, Report
 
 
-def _claimable(now: datetime):
-    return or_(Report.status == QUEUED,
-               (Report.status == RUNNING) & (Report.lease_until < now))
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def waiting(now: datetime):
+    """Queued and past its backoff."""
+    return (Report.status == QUEUED) & or_(Report.not_before.is_(None), Report.not_before <= now)
+
+
+def abandoned(now: datetime):
+    """Claimed by a runner that stopped renewing its lease."""
+    return (Report.status == RUNNING) & (Report.lease_until < now)
+
+
+def claimable(now: datetime):
+    return or_(waiting(now), abandoned(now))
 
 
 def claim_next(session: Session, lease: timedelta, max_attempts: int) -> str | None:
     """The id of a report this runner now owns (state running, leased), or None."""
     while True:
-        now = datetime.now(UTC)
-        candidate = session.scalar(select(Report.id).where(_claimable(now))
+        candidate = session.scalar(select(Report.id).where(claimable(datetime.now(UTC)))
                                    .order_by(Report.received_at).limit(1))
         if candidate is None:
             return None
-        claimed = session.execute(
-            update(Report).where(Report.id == candidate, _claimable(now))
-            .values(status=RUNNING, lease_until=now + lease, attempts=Report.attempts + 1)
-        ).rowcount
+        if claim(session, candidate, lease, max_attempts):
+            return candidate
+
+
+def claim(session: Session, report_id: str, lease: timedelta, max_attempts: int) -> bool:
+    """Whether this runner now owns report ``report_id``: False when another runner was quicker,
+    the report is not claimable (done, leased, backing off) or it has just been declared dead."""
+    now = datetime.now(UTC)
+    claimed = session.execute(
+        update(Report).where(Report.id == report_id, claimable(now))
+        .values(status=RUNNING, lease_until=now + lease, attempts=Report.attempts + 1)
+        # the row is refreshed below; SQLite's naive datetimes cannot be compared in Python
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    if not claimed:
+        return False
+    report = session.get(Report, report_id)
+    session.refresh(report)
+    if report.attempts > max_attempts:
+        report.status = DEAD
+        report.lease_until = None
+        report.error = (f"gave up after {max_attempts} attempts"
+                        + (f"; last: {report.error}" if report.error else ""))
         session.commit()
-        if not claimed:
-            continue  # another runner was quicker: look again
-        report = session.get(Report, candidate)
-        session.refresh(report)
-        if report.attempts > max_attempts:
-            report.status = DEAD
-            report.lease_until = None
-            report.error = (f"gave up after {max_attempts} attempts"
-                            + (f"; last: {report.error}" if report.error else ""))
-            session.commit()
-            continue
-        return candidate
+        return False
+    return True
 
 
 def renew(session: Session, report_ids: list[str], lease: timedelta) -> None:
@@ -75,8 +102,21 @@ def fail(session: Session, report_id: str, reason: str) -> None:
     session.commit()
 
 
-def retry_later(session: Session, report_id: str, reason: str) -> None:
-    """The analysis broke (crash, time or memory limit): back in the queue, reason kept."""
+def retry_later(session: Session, report_id: str, reason: str, backoff: timedelta) -> None:
+    """The analysis broke (crash, time or memory limit): back in the queue with the reason,
+    claimable again after ``backoff`` doubled for each attempt so far (at most an hour): a
+    crash caused by the machine (another process's memory, a restart) gets time to pass."""
+    attempts = session.scalar(select(Report.attempts).where(Report.id == report_id)) or 1
+    delay = min(backoff * 2 ** (attempts - 1), MAX_BACKOFF)
     session.execute(update(Report).where(Report.id == report_id).values(
-        status=QUEUED, error=reason, lease_until=None))
+        status=QUEUED, error=reason, lease_until=None, dispatched_at=None,
+        not_before=datetime.now(UTC) + delay))
     session.commit()
+
+
+def requeue(session: Session, *where) -> int:
+    """Queue the matching reports for a new analysis from scratch (attempts reset), e.g. when
+    their version's mapping arrives; no commit. Returns how many."""
+    return session.execute(update(Report).where(*where).values(
+        status=QUEUED, attempts=0, lease_until=None, not_before=None, dispatched_at=None)
+    ).rowcount

@@ -11,12 +11,13 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oomlens.errors import OomlensError
 from oomlens.server.ingest import UploadRejected
-from oomlens.server.models import DONE, FAILED, QUEUED, AppMapping, Report
+from oomlens.server import jobs
+from oomlens.server.models import DONE, FAILED, AppMapping, Report
 from oomlens.server.storage import BlobStore
 
 
@@ -49,10 +50,8 @@ def store_mapping(session: Session, store: BlobStore, project_id: int, version: 
         session.add(row)
     row.classes = len(parsed.classes)
     row.uploaded_at = datetime.now(UTC)
-    requeued = session.execute(
-        update(Report).where(Report.project_id == project_id, Report.app_version == version,
-                             Report.status.in_((DONE, FAILED)))
-        .values(status=QUEUED, attempts=0, lease_until=None)).rowcount
+    requeued = jobs.requeue(session, Report.project_id == project_id,
+                            Report.app_version == version, Report.status.in_((DONE, FAILED)))
     session.commit()
     return {"version": version, "classes": row.classes, "requeued_reports": requeued}
 

@@ -23,6 +23,7 @@ class ServerSettings:
     database_url: str
     storage_url: str
     broker_url: str | None  # None: the embedded job runner
+    broker_queue: str  # the Celery queue analyses go to (several deployments may share a broker)
     max_upload_bytes: int  # as sent (compressed)
     max_hprof_bytes: int  # decompressed: the decompression-bomb guard
     analysis_workers: int
@@ -30,6 +31,8 @@ class ServerSettings:
     analysis_memory_limit_bytes: int
     max_attempts: int  # then the job is dead (shown on the dashboard)
     lease_seconds: int  # a claimed job whose runner stops renewing it is claimed again after this
+    retry_backoff_s: int  # a broken analysis waits this long, doubled per attempt, to be retried
+    redispatch_s: int  # Celery mode: a task the broker may have lost is sent again after this
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, data_dir: str | None = None
@@ -41,6 +44,7 @@ class ServerSettings:
             database_url=env.get("OOMLENS_DATABASE_URL", f"sqlite:///{folder / 'oomlens.db'}"),
             storage_url=env.get("OOMLENS_STORAGE_URL", (folder / "dumps").as_uri()),
             broker_url=env.get("OOMLENS_BROKER_URL") or None,
+            broker_queue=env.get("OOMLENS_BROKER_QUEUE") or "oomlens-analysis",
             max_upload_bytes=_int(env, "OOMLENS_MAX_UPLOAD_MB", 1024) * MB,
             max_hprof_bytes=_int(env, "OOMLENS_MAX_HPROF_MB", 4096) * MB,
             analysis_workers=_int(env, "OOMLENS_ANALYSIS_WORKERS", 1),
@@ -48,6 +52,8 @@ class ServerSettings:
             analysis_memory_limit_bytes=_int(env, "OOMLENS_ANALYSIS_MEMORY_MB", 8192) * MB,
             max_attempts=_int(env, "OOMLENS_MAX_ATTEMPTS", 3),
             lease_seconds=_int(env, "OOMLENS_LEASE_S", 30),
+            retry_backoff_s=_int(env, "OOMLENS_RETRY_BACKOFF_S", 30),
+            redispatch_s=_int(env, "OOMLENS_REDISPATCH_S", 3600),
         )
 
 
@@ -56,13 +62,16 @@ class ServerSettings:
         env = {"OOMLENS_DATA_DIR": str(self.data_dir),
                "OOMLENS_DATABASE_URL": self.database_url,
                "OOMLENS_STORAGE_URL": self.storage_url,
+               "OOMLENS_BROKER_QUEUE": self.broker_queue,
                "OOMLENS_MAX_UPLOAD_MB": str(self.max_upload_bytes // MB),
                "OOMLENS_MAX_HPROF_MB": str(self.max_hprof_bytes // MB),
                "OOMLENS_ANALYSIS_WORKERS": str(self.analysis_workers),
                "OOMLENS_ANALYSIS_TIME_LIMIT_S": str(self.analysis_time_limit_s),
                "OOMLENS_ANALYSIS_MEMORY_MB": str(self.analysis_memory_limit_bytes // MB),
                "OOMLENS_MAX_ATTEMPTS": str(self.max_attempts),
-               "OOMLENS_LEASE_S": str(self.lease_seconds)}
+               "OOMLENS_LEASE_S": str(self.lease_seconds),
+               "OOMLENS_RETRY_BACKOFF_S": str(self.retry_backoff_s),
+               "OOMLENS_REDISPATCH_S": str(self.redispatch_s)}
         if self.broker_url:
             env["OOMLENS_BROKER_URL"] = self.broker_url
         return env

@@ -1,0 +1,77 @@
+"""One analysis in its own process, under a memory ceiling and a time limit.
+
+Both the embedded runner and Celery workers run analyses this way rather than in their own
+process: the analysis of a hostile or huge dump may exhaust memory, and a process killed by its
+RLIMIT_AS or its clock takes nothing else down; the runner or worker survives to record why and
+to retry later.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from oomlens.server.settings import ServerSettings
+
+STDERR_TAIL = 4096
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGKILL when the thread that started it dies. A runner or worker
+    killed mid-analysis must not leave an orphan that finishes the job after the lease ran out and
+    another runner took it over (both would write the report)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the lease and the claim still keep the job consistent
+
+
+class AnalysisProcess:
+    """``python -m oomlens.server.task REPORT_ID`` started now. Its stderr goes to a temporary
+    file, not a pipe: a pipe nobody reads while the child runs would block it once full."""
+
+    def __init__(self, settings: ServerSettings, report_id: str):
+        self.report_id = report_id
+        self.time_limit = settings.analysis_time_limit_s
+        self.started = time.monotonic()
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finished()
+        limit = settings.analysis_memory_limit_bytes
+
+        def ceiling() -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            _die_with_parent()
+
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "oomlens.server.task", report_id],
+            env={**os.environ, **settings.to_env()}, preexec_fn=ceiling,
+            stdout=subprocess.DEVNULL, stderr=self._errors)
+
+    def finished(self) -> tuple[bool, str] | None:
+        """None while it runs; then (succeeded, why not). A child over its time limit is
+        killed here."""
+        code = self._process.poll()
+        if code is None:
+            if time.monotonic() - self.started <= self.time_limit:
+                return None
+            self.kill()
+            outcome = (False, f"took longer than {self.time_limit} s")
+        elif code == 0:
+            outcome = (True, "")
+        else:
+            self._errors.seek(max(0, self._errors.seek(0, 2) - STDERR_TAIL))
+            tail = self._errors.read().decode(errors="replace").strip()
+            outcome = (False, tail.splitlines()[-1] if tail else f"analysis exited with {code}")
+        self._errors.close()
+        return outcome
+
+    def kill(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()
+        self._process.wait()

@@ -1,0 +1,35 @@
+"""The local services server tests talk to (``make test`` starts them: scripts/start-services.sh):
+a fresh PostgreSQL database per test, dropped afterwards."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import create_engine, text
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def postgres_url() -> str | None:
+    """A fresh database on the local PostgreSQL, or None when there is none."""
+    name = f"oomlens_test_{uuid.uuid4().hex[:12]}"
+    try:
+        engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with engine.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+    except Exception:
+        return None
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres(url: str) -> None:
+    engine = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    engine.dispose()
+
+
+NO_POSTGRES = ("no PostgreSQL answers on 127.0.0.1:5432 (make test starts it with "
+               "scripts/start-services.sh)")
