@@ -38,13 +38,16 @@ class RestoreResult:
 
 def restore_dump(source: str | os.PathLike, output: str | os.PathLike, compress: bool = False,
                  progress: R.Progress | None = None,
-                 zstd_level: int = R.DEFAULT_ZSTD_LEVEL) -> RestoreResult:
+                 zstd_level: int = R.DEFAULT_ZSTD_LEVEL,
+                 max_bytes: int | None = None) -> RestoreResult:
     """Write ``source`` (plain, .gz or .zst) to ``output`` with every PRIMITIVE_ARRAY_NODATA
-    filled with zeros: plain HPROF, or zstd-compressed with ``compress``."""
+    filled with zeros: plain HPROF, or zstd-compressed with ``compress``; an OomlensError, and
+    no ``output``, when that would be more than ``max_bytes`` of HPROF."""
     src, dst = Path(source), Path(output)
     R.check_paths(src, dst)
     with DumpFile(src, progress) as dump:
-        with R.OutputFile(dst, "zstd" if compress else "plain", zstd_level) as out:
+        with R.OutputFile(dst, "zstd" if compress else "plain", zstd_level,
+                          max_bytes=max_bytes) as out:
             stats = R.rewrite_dump(dump, out, R.make_plan({R.F_RESTORE_ARRAYS: True}),
                                    progress)
         return RestoreResult(source=str(src), output=str(dst), source_bytes=dump.file_size,

@@ -185,10 +185,12 @@ class OutputFile:
     ``form`` is "plain" (HPROF), "zstd" (one zstd stream of the HPROF, what `zstd -d` reads) or
     "packed" (pack.py's container: about twice smaller; every oomlens command reads it). A packed
     OUT is packed from a plain temporary file once the rewrite is complete, since the packer
-    reads whole records. Counts the HPROF bytes written and the bytes stored."""
+    reads whole records. Counts the HPROF bytes written and the bytes stored; with
+    ``max_bytes``, refuses to write more HPROF bytes than that (a dump whose emptied arrays
+    declare more than a server will hold is an error, not a full disk)."""
 
     def __init__(self, path: str | os.PathLike, form: str = "plain", level: int | None = None,
-                 threads: int = -1):
+                 threads: int = -1, max_bytes: int | None = None):
         if form not in OUTPUT_FORMS:
             raise ValueError(f"unknown output form {form!r}")
         self.path = Path(path)
@@ -205,6 +207,7 @@ class OutputFile:
         except OSError as exc:
             raise OomlensError(f"{self.path}: cannot write: {exc.strerror}") from None
         self.hprof_bytes = 0
+        self.max_bytes = max_bytes
         self.stored_bytes = 0  # set when the file is committed
         self._zstd = None
         if form == "zstd":
@@ -220,6 +223,9 @@ class OutputFile:
     def write(self, data) -> None:
         view = memoryview(data)
         self.hprof_bytes += len(view)
+        if self.max_bytes is not None and self.hprof_bytes > self.max_bytes:
+            raise OomlensError(f"{self.path}: the output would be larger than "
+                               f"{self.max_bytes:,} bytes")
         try:
             while len(view):
                 n = self._sink.write(view)

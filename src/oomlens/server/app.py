@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,9 +19,11 @@ from oomlens.server import db
 from oomlens.server.api import issues, mappings, reports
 from oomlens.server.broker import Dispatcher
 from oomlens.server.deps import Services
+from oomlens.server.limits import UploadLimit
 from oomlens.server.runner import LocalRunner
 from oomlens.server.settings import ServerSettings
 from oomlens.server.storage import BlobStore, StorageError
+from oomlens.server.validation import one_line_422
 
 
 def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
@@ -43,6 +46,8 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
     app = FastAPI(title="oomlens", version=__version__, lifespan=lifespan,
                   description="Heap dumps in, OutOfMemoryError causes out.")
     app.state.services = services
+    app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
+    app.add_exception_handler(RequestValidationError, one_line_422)
     for module in (reports, mappings, issues):
         app.include_router(module.router)
 

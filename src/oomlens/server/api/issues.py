@@ -1,12 +1,20 @@
-"""Issues: findings of many reports folded by signature."""
+"""Issues: findings of many reports folded by signature; their reports; their status."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from oomlens.server import issues_view, keys
-from oomlens.server.deps import reader, session
+from oomlens.server import issue_status, issues_view, keys, reports_view
+from oomlens.server.deps import admin, reader, session
+from oomlens.server.models import Issue
+from oomlens.server.trends import MAX_DAYS
+
+TrendDays = Annotated[int, Query(ge=1, le=MAX_DAYS, description="days of the trend")]
 
 router = APIRouter(prefix="/api/v1", tags=["issues"])
 
@@ -14,14 +22,60 @@ router = APIRouter(prefix="/api/v1", tags=["issues"])
 @router.get("/issues")
 def list_issues(c: keys.Caller = Depends(reader), s: Session = Depends(session),
                 kind: str | None = None, status: str | None = None,
-                version: str | None = None):
-    """The project's issues, most reports first, with counts over their reports."""
-    return issues_view.list_issues(s, c.project_id, kind=kind, status=status, version=version)
+                version: str | None = None,
+                since: datetime | None = None, until: datetime | None = None,
+                q: str | None = None, sort: Literal[issues_view.SORTABLE] | None = None,
+                direction: Literal["asc", "desc"] = "desc",
+                days: TrendDays = issues_view.TREND_DAYS):
+    """The project's issues, most reports first, with counts over their reports.
+    ``since``/``until``: last seen in [since, until); ``q``: part of the title or signature (a
+    class name), any case; ``sort`` by a column, ``direction`` asc or desc; ``trend``: reports
+    on each of the last ``days`` UTC days, oldest first."""
+    return issues_view.list_issues(s, c.project_id, kind=kind, status=status, version=version,
+                                   since=since, until=until, q=q, sort=sort,
+                                   descending=direction == "desc", days=days)
 
 
 @router.get("/issues/{issue_id}")
-def get_issue(issue_id: int, c: keys.Caller = Depends(reader), s: Session = Depends(session)):
-    found = issues_view.issue_detail(s, c.project_id, issue_id)
+def get_issue(issue_id: int, c: keys.Caller = Depends(reader), s: Session = Depends(session),
+              days: TrendDays = issues_view.TREND_DAYS):
+    found = issues_view.issue_detail(s, c.project_id, issue_id, days)
     if found is None:
         raise HTTPException(404, "no such issue")
     return found
+
+
+@router.get("/issues/{issue_id}/reports")
+def get_issue_reports(issue_id: int, c: keys.Caller = Depends(reader),
+                      s: Session = Depends(session), limit: int = reports_view.DEFAULT_PAGE,
+                      cursor: str | None = None):
+    """The reports the issue was seen in, newest first, a page at a time (as ``GET
+    /reports``), each with ``retained_bytes``: what the finding retained in that report."""
+    try:
+        found = reports_view.issue_reports(s, c.project_id, issue_id, limit, cursor)
+    except reports_view.BadQuery as exc:
+        raise HTTPException(422, str(exc)) from None
+    if found is None:
+        raise HTTPException(404, "no such issue")
+    return found
+
+
+class StatusChange(BaseModel):
+    status: str  # open, fixed or ignored
+    fixed_in_version: str | None = None  # with fixed: the version that has the fix
+
+
+@router.patch("/issues/{issue_id}")
+def patch_issue(issue_id: int, change: StatusChange, c: keys.Caller = Depends(admin),
+                s: Session = Depends(session)):
+    """Mark the issue open, fixed in a version (re-opened by a report of a later version), or
+    ignored (stays so). Needs the admin key. Answers with the issue."""
+    issue = s.get(Issue, issue_id)
+    if issue is None or issue.project_id != c.project_id:
+        raise HTTPException(404, "no such issue")
+    try:
+        issue_status.change_status(issue, change.status, change.fixed_in_version)
+    except issue_status.BadStatus as exc:
+        raise HTTPException(422, str(exc)) from None
+    s.commit()
+    return issues_view.issue_detail(s, c.project_id, issue_id)

@@ -1,15 +1,17 @@
-"""Reports: upload a dump (``POST``), read its state and its ``oomlens.report/1`` document."""
+"""Reports: upload a dump (``POST``), list them, read one's state, its ``oomlens.report/1``
+document, and its dump as an HPROF file other tools open."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 
-from oomlens.server import keys
+from oomlens.server import download, keys, mappings, reports_view
 from oomlens.server.deps import Services, ingester, reader, services, session
 from oomlens.server.ingest import ReportMetadata, UploadRejected, accept_upload
 from oomlens.server.models import Report
@@ -57,14 +59,26 @@ def own_report(report_id: str, c: keys.Caller, s: Session) -> Report:
     return report
 
 
+@router.get("/reports")
+def list_reports(c: keys.Caller = Depends(reader), s: Session = Depends(session),
+                 version: str | None = None, device: str | None = None,
+                 cause: str | None = None, status: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None,
+                 limit: int = reports_view.DEFAULT_PAGE, cursor: str | None = None):
+    """The project's reports, newest first, a page at a time: ``{"reports": [...], "next"}``;
+    pass ``next`` as ``cursor`` for the following page (null: that was the last). Filters:
+    app ``version``, ``device`` model, OOM ``cause`` kind, ``status``, and received time
+    ``since`` (included) and ``until`` (excluded), ISO 8601, UTC when no zone is given."""
+    where = reports_view.ReportFilter(version, device, cause, status, since, until)
+    try:
+        return reports_view.list_reports(s, c.project_id, where, limit, cursor)
+    except reports_view.BadQuery as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 @router.get("/reports/{report_id}")
 def get_report(report_id: str, c: keys.Caller = Depends(reader), s: Session = Depends(session)):
-    r = own_report(report_id, c, s)
-    return {"id": r.id, "status": r.status, "error": r.error, "attempts": r.attempts,
-            "received_at": r.received_at, "analysed_at": r.analysed_at,
-            "app_version": r.app_version, "device_model": r.device_model,
-            "oom_message": r.oom_message, "oom_cause": r.oom_cause,
-            "dump_bytes": r.dump_bytes, "dump_format": r.dump_format}
+    return reports_view.report_row(own_report(report_id, c, s))
 
 
 @router.get("/reports/{report_id}/report")
@@ -74,3 +88,20 @@ def get_report_document(report_id: str, c: keys.Caller = Depends(reader),
     if r.report_json is None:
         raise HTTPException(409, f"the report is {r.status}, not analysed yet")
     return Response(r.report_json, media_type="application/json")
+
+
+@router.get("/reports/{report_id}/dump", response_class=FileResponse)
+def get_dump(report_id: str, c: keys.Caller = Depends(reader), s: Session = Depends(session),
+             svc: Services = Depends(services),
+             as_format: Annotated[str, Query(alias="format", pattern="^(hprof|gzip)$")] = "hprof"):
+    """The report's dump as a standard HPROF file, whatever was uploaded: decompressed, with
+    what ``oomlens strip`` emptied refilled (as zeros) and, when its version has a mapping,
+    the real class, field and frame names. ``format=gzip`` sends it gzip-compressed."""
+    r = own_report(report_id, c, s)
+    try:  # a sync endpoint: FastAPI runs it in a worker thread, off the event loop
+        made = download.restored_dump(svc.store, r, mappings.mapping_for(s, r),
+                                      svc.settings.max_hprof_bytes, gzipped=as_format == "gzip")
+    except download.NotRestorable as exc:
+        raise HTTPException(409, str(exc)) from None
+    return FileResponse(made.path, media_type=made.media_type, filename=made.filename,
+                        background=BackgroundTask(made.remove))
