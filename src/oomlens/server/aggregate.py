@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from oomlens.server.issue_owners import ProjectOwners
 from oomlens.server.models import FIXED, OPEN, Issue, IssueReport, Report
 
 SECTIONS = (("leak", "leaks"), ("library_leak", "library_leaks"),
@@ -85,8 +86,9 @@ def fold(session: Session, report: Report, document: dict) -> Folded:
     """Add ``report``'s findings to its project's issues (no commit)."""
     seen = _aware(report.received_at) if report.received_at else datetime.now(UTC)
     folded = Folded()
+    owners = ProjectOwners(session, report.project_id)  # parsed once, if an issue is new
     for f in findings(document):
-        issue, created = _issue(session, report.project_id, f, seen, report.id)
+        issue, created = _issue(session, report.project_id, f, seen, report.id, owners)
         if created:
             folded.new.append(issue)
         issue.first_seen = min(_aware(issue.first_seen), seen)
@@ -124,7 +126,7 @@ def refold(session: Session, report: Report, document: dict) -> Folded:
 
 
 def _issue(session: Session, project_id: int, f: Finding, seen: datetime,
-           report_id: str) -> tuple[Issue, bool]:
+           report_id: str, owners: ProjectOwners) -> tuple[Issue, bool]:
     """The project's issue for ``f``'s signature, and whether this call created it."""
     query = select(Issue).where(Issue.project_id == project_id, Issue.kind == f.kind,
                                 Issue.signature == f.signature)
@@ -134,7 +136,7 @@ def _issue(session: Session, project_id: int, f: Finding, seen: datetime,
     issue = Issue(project_id=project_id, kind=f.kind, signature=f.signature, title=f.title,
                   status=OPEN, first_seen=seen, last_seen=seen,
                   representative_report_id=report_id, representative_bytes=f.retained_bytes,
-                  representative=json.dumps(f.detail))
+                  representative=json.dumps(f.detail), owner=owners.owner(f.kind, f.detail))
     try:
         with session.begin_nested():  # another worker may create the same issue right now
             session.add(issue)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oomlens import __version__
 from oomlens.server import db
-from oomlens.server.api import issues, mappings, reports
+from oomlens.server.api import issues, mappings, ownership, reports
 from oomlens.server.broker import Dispatcher
 from oomlens.server.deps import Services
 from oomlens.server.limits import UploadLimit
@@ -48,7 +48,7 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
     app.state.services = services
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
     app.add_exception_handler(RequestValidationError, one_line_422)
-    for module in (reports, mappings, issues):
+    for module in (reports, mappings, issues, ownership):
         app.include_router(module.router)
 
     @app.exception_handler(SQLAlchemyError)

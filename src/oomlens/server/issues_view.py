@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from oomlens.server.issue_owners import owned_by
 from oomlens.server.models import Issue, IssueReport
 from oomlens.server.reports_view import utc
 from oomlens.server.trends import reports_per_day
@@ -30,12 +31,13 @@ def _summary(issue: Issue, rows: list[IssueReport]) -> dict:
             "devices": len({r.device_model for r in rows}),
             "versions": sorted({r.app_version for r in rows}),
             "total_retained_bytes": sum(sizes),
-            "median_retained_bytes": int(statistics.median(sizes)) if sizes else 0}
+            "median_retained_bytes": int(statistics.median(sizes)) if sizes else 0,
+            "owner": issue.owner or None, "unowned": not issue.owner}
 
 
 def list_issues(session: Session, project_id: int, kind: str | None = None,
                 status: str | None = None, version: str | None = None,
-                since: datetime | None = None,
+                owner: str | None = None, since: datetime | None = None,
                 until: datetime | None = None, q: str | None = None, sort: str | None = None,
                 descending: bool = True, days: int = TREND_DAYS) -> list[dict]:
     """The project's issues that match every filter given, most reports first or by ``sort``
@@ -49,6 +51,8 @@ def list_issues(session: Session, project_id: int, kind: str | None = None,
     if version:
         query = query.where(Issue.id.in_(select(IssueReport.issue_id)
                                          .where(IssueReport.app_version == version)))
+    if owner:
+        query = query.where(owned_by(owner))
     issues = session.scalars(_seen_and_named(query, since, until, q)).all()
     rows: dict[int, list[IssueReport]] = {i.id: [] for i in issues}
     if issues:

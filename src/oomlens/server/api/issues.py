@@ -22,17 +22,18 @@ router = APIRouter(prefix="/api/v1", tags=["issues"])
 @router.get("/issues")
 def list_issues(c: keys.Caller = Depends(reader), s: Session = Depends(session),
                 kind: str | None = None, status: str | None = None,
-                version: str | None = None,
+                version: str | None = None, owner: str | None = None,
                 since: datetime | None = None, until: datetime | None = None,
                 q: str | None = None, sort: Literal[issues_view.SORTABLE] | None = None,
                 direction: Literal["asc", "desc"] = "desc",
                 days: TrendDays = issues_view.TREND_DAYS):
-    """The project's issues, most reports first, with counts over their reports.
-    ``since``/``until``: last seen in [since, until); ``q``: part of the title or signature (a
-    class name), any case; ``sort`` by a column, ``direction`` asc or desc; ``trend``: reports
-    on each of the last ``days`` UTC days, oldest first."""
+    """The project's issues, most reports first, with counts over their reports; ``owner``:
+    those it is one of the owners of, ``-`` for the unowned ones. ``since``/``until``: last
+    seen in [since, until); ``q``: part of the title or signature (a class name), any case;
+    ``sort`` by a column, ``direction`` asc or desc; ``trend``: reports on each of the last
+    ``days`` UTC days, oldest first."""
     return issues_view.list_issues(s, c.project_id, kind=kind, status=status, version=version,
-                                   since=since, until=until, q=q, sort=sort,
+                                   owner=owner, since=since, until=until, q=q, sort=sort,
                                    descending=direction == "desc", days=days)
 
 

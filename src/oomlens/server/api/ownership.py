@@ -1,0 +1,44 @@
+"""The project's ownership file (CODEOWNERS style), from which every issue gets its owner."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import PlainTextResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from oomlens.server import keys
+from oomlens.server.deps import admin, reader, session
+from oomlens.server.issue_owners import replace_ownership
+from oomlens.server.models import Project
+from oomlens.server.ownership import MAX_BYTES, OwnershipError
+
+router = APIRouter(prefix="/api/v1", tags=["ownership"])
+
+
+@router.put("/ownership")
+async def put_ownership(request: Request, c: keys.Caller = Depends(admin),
+                        s: Session = Depends(session)):
+    """Replace the file (the request body, UTF-8 text); the owner of every issue of the project
+    is recomputed with it. Answers how many rules it has and how many issues are owned."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BYTES:
+            raise HTTPException(413, f"ownership file larger than {MAX_BYTES:,} bytes")
+
+    def store() -> dict:
+        counts = replace_ownership(s, c.project_id, bytes(body))
+        s.commit()
+        return counts
+
+    try:
+        return await run_in_threadpool(store)
+    except OwnershipError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("/ownership", response_class=PlainTextResponse)
+def get_ownership(c: keys.Caller = Depends(reader), s: Session = Depends(session)):
+    """The file as last stored (empty: nobody owns anything)."""
+    return PlainTextResponse(s.get(Project, c.project_id).ownership or "")
