@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SAMPLES := tests/data/dalvik_leak_service_binder.hprof.gz tests/data/openjdk_jdk11_04_x64.hprof.gz
 
-.PHONY: run test system-deps bench bench-analyze bench-strip clean
+.PHONY: run test system-deps bench bench-analyze bench-strip bench-upload clean
 
 $(STAMP): pyproject.toml setup.py src/oomlens/hprof/*.c src/oomlens/hprof/*.h
 	PYTHON=$(PYTHON) scripts/install-system-deps.sh build
@@ -38,6 +38,10 @@ bench-analyze: $(STAMP)
 
 bench-strip: $(STAMP)
 	$(BIN)/python bench/strip_throughput.py
+
+bench-upload: $(STAMP)
+	scripts/start-services.sh
+	$(BIN)/python bench/upload_load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info
