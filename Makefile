@@ -1,11 +1,12 @@
 # Two commands set everything up on a fresh machine:
-#   make run   - virtual environment, install (compiling the C extensions), analyse the samples
+#   make run   - virtual environment, install (compiling the C extensions), start the server
+#                on the embedded default and upload the sample dumps to it
 #   make test  - also the Debian packages the tests need, then the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-SAMPLES := tests/data/dalvik_leak_service_binder.hprof.gz tests/data/openjdk_jdk11_04_x64.hprof.gz
+PORT   ?= 8270
 
 .PHONY: run test system-deps bench bench-analyze bench-strip bench-upload clean
 
@@ -17,11 +18,7 @@ $(STAMP): pyproject.toml setup.py src/oomlens/hprof/*.c src/oomlens/hprof/*.h
 	touch $(STAMP)
 
 run: $(STAMP)
-	@for dump in $(SAMPLES); do \
-	  echo "== $$dump"; \
-	  $(BIN)/oomlens info $$dump && \
-	  $(BIN)/oomlens analyze $$dump || exit $$?; \
-	done
+	$(BIN)/python scripts/serve_samples.py --port $(PORT)
 
 system-deps:
 	scripts/install-system-deps.sh
