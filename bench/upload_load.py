@@ -45,6 +45,8 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
+from oomlens.server.probe import wait_until_up
+
 ROOT = Path(__file__).resolve().parent.parent
 DUMPS = sorted((ROOT / "tests" / "data").glob("*.hprof.gz"))
 OOMLENS = [sys.executable, "-m", "oomlens.cli.main"]
@@ -99,14 +101,7 @@ class Deployment:
         self._spawn(self._oomlens("serve", "--port", str(self.port)))
         if self.scale_out:
             self._spawn(self._oomlens("worker", "--concurrency", str(analysis_workers)))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        sys.exit("the server did not start")
+        wait_until_up(self.url, self.processes[0])
 
     def _spawn(self, cmd: list[str]) -> None:
         self.processes.append(subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL,

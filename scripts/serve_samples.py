@@ -21,6 +21,9 @@ from pathlib import Path
 
 import httpx
 
+from oomlens.errors import OomlensError
+from oomlens.server.probe import wait_until_up
+
 ROOT = Path(__file__).resolve().parent.parent
 OOMLENS = [sys.executable, "-m", "oomlens.cli.main"]
 # (dump, app version, device, the OutOfMemoryError's message as the app reported it)
@@ -46,19 +49,6 @@ def keys_for(data_dir: Path) -> dict:
     saved.write_text(out.stdout)
     saved.chmod(0o600)
     return json.loads(out.stdout)
-
-
-def wait_healthy(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit("oomlens serve stopped (is the port taken? try make run PORT=8271)")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    sys.exit("oomlens serve did not answer within 60 s")
 
 
 def upload_samples(url: str, keys: dict) -> list[str]:
@@ -112,7 +102,10 @@ def main() -> int:
     server = subprocess.Popen([*OOMLENS, "serve", "--port", str(args.port), "--data-dir",
                                str(data_dir)], start_new_session=True)
     try:
-        wait_healthy(url, server)
+        try:
+            wait_until_up(url, server)
+        except OomlensError as exc:
+            sys.exit(f"{exc} (is port {args.port} taken? try make run PORT=8271)")
         wait_analysed(url, keys, upload_samples(url, keys))
         print_issues(url, keys)
         print(f"\noomlens is running at {url}/ (data in {data_dir})\n"

@@ -17,6 +17,8 @@ import httpx
 import pytest
 
 from conftest import DATA
+from oomlens.errors import OomlensError
+from oomlens.server.probe import wait_until_up
 
 OOMLENS = [sys.executable, "-m", "oomlens.cli.main"]
 DUMP = DATA / "dalvik_leak_service_binder.hprof.gz"
@@ -46,18 +48,20 @@ class Server:
         return json.loads(out.stdout)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [*OOMLENS, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        raise AssertionError(f"server did not start: {self.process.stderr.read()[-2000:]}")
+        """Start the server; its stderr goes to server.log beside the data folder (a pipe that
+        nobody reads would block the server once full)."""
+        log = self.data_dir.parent / "server.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as err:
+            self.process = subprocess.Popen(
+                [*OOMLENS, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+                env=self.env, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        try:
+            wait_until_up(self.url, self.process)
+        except OomlensError as exc:
+            if self.process.poll() is None:
+                self.kill()
+            raise AssertionError(f"{exc}: {log.read_text()[-2000:]}") from None
 
     def kill(self) -> None:
         """SIGKILL the server and its analysis children: nothing gets to clean up."""
