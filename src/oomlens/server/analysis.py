@@ -18,6 +18,7 @@ from oomlens.errors import OomlensError
 from oomlens.hprof.source import copy_decompressed
 from oomlens.server import aggregate, db, jobs, mappings
 from oomlens.server.models import Report
+from oomlens.server.notify import outbox
 from oomlens.server.settings import ServerSettings
 from oomlens.server.storage import BlobStore
 
@@ -93,9 +94,12 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
             if document.get("retrace"):
                 document["retrace"]["mapping"] = f"mapping of version {report.app_version}"
             cause = (document.get("oom_cause") or {}).get("kind") or ""
-            # done and folded into issues in one transaction: never one without the other
+            # done, folded into issues and its notifications queued in one transaction: never
+            # one without the others
             jobs.finish(session, report_id, json.dumps(document), cause, commit=False)
-            aggregate.refold(session, report, document)
+            counted = outbox.counted_for(session, report)  # a re-fold does not notify them
+            folded = aggregate.refold(session, report, document)
+            outbox.record_fold(session, report, folded, counted)
             session.commit()
             return "done"
     finally:

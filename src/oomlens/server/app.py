@@ -16,10 +16,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oomlens import __version__
 from oomlens.server import db
-from oomlens.server.api import issues, mappings, ownership, reports
+from oomlens.server.api import issues, mappings, ownership, reports, webhooks
 from oomlens.server.broker import Dispatcher
 from oomlens.server.deps import Services
 from oomlens.server.limits import UploadLimit
+from oomlens.server.notify.delivery import Notifier
 from oomlens.server.runner import LocalRunner
 from oomlens.server.settings import ServerSettings
 from oomlens.server.storage import BlobStore, StorageError
@@ -33,12 +34,15 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
     runner = None
     if run_jobs:  # in-process analyses, or tasks for oomlens worker processes
         runner = Dispatcher(settings) if settings.broker_url else LocalRunner(settings)
+    notifier = Notifier(services.sessions, settings.webhook_backoff_s)  # in every mode
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         if runner:
             runner.start()
+        notifier.start()
         yield
+        notifier.stop()
         if runner:
             runner.stop()
         engine.dispose()
@@ -48,7 +52,7 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
     app.state.services = services
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
     app.add_exception_handler(RequestValidationError, one_line_422)
-    for module in (reports, mappings, issues, ownership):
+    for module in (reports, mappings, issues, ownership, webhooks):
         app.include_router(module.router)
 
     @app.exception_handler(SQLAlchemyError)

@@ -115,6 +115,9 @@ class Issue(Base):
     fixed_in_version: Mapped[str] = mapped_column(String(100), default="")
     owner: Mapped[str] = mapped_column(String(200), default="")  # "" when unowned
     regressed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # when a spike of it was last notified (at most one a day: ``notify``)
+    spike_notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                               nullable=True)
     first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # the finding (its report JSON) of the report where it retained the most
@@ -147,3 +150,52 @@ class AppMapping(Base):
     blob_key: Mapped[str] = mapped_column(String(300))
     classes: Mapped[int] = mapped_column(Integer)
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# webhook formats and events
+WEBHOOK_FORMATS = ("json", "slack", "lark")
+NEW_ISSUE, REGRESSION, SPIKE, TEST = "new_issue", "regression", "spike", "test"
+WEBHOOK_EVENTS = (NEW_ISSUE, REGRESSION, SPIKE)  # what a webhook may subscribe to
+# notification (outbox) states
+PENDING, SENT = "pending", "sent"  # and DEAD: given up after its attempts, last error kept
+
+
+class Webhook(Base):
+    """Where a project's notifications go. The secret signs every request, so it is stored as
+    given (a digest could not sign); it is shown once, when the webhook is created."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    format: Mapped[str] = mapped_column(String(16))  # json, slack, lark
+    events: Mapped[str] = mapped_column(String(200))  # comma-separated WEBHOOK_EVENTS
+    secret: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class Notification(Base):
+    """The outbox: one event for one webhook, written in the transaction that caused it and
+    delivered later by the ``Notifier``. ``issue_id`` has no foreign key: an issue re-folded away
+    (e.g. under its obfuscated name) leaves its notifications, whose payload is a snapshot."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "state", "next_attempt_at"),
+                      Index("ix_notifications_webhook", "webhook_id", "id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # X-Oomlens-Delivery
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"))
+    event: Mapped[str] = mapped_column(String(32))
+    issue_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    report_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # that caused it
+    payload: Mapped[str] = mapped_column(Text)  # the generic JSON body, without sent_at
+    state: Mapped[str] = mapped_column(String(16), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # due then; a claimed row is pushed past its send, so a sender that dies leaves it due again
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # HTTP status
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

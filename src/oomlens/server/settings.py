@@ -33,6 +33,7 @@ class ServerSettings:
     lease_seconds: int  # a claimed job whose runner stops renewing it is claimed again after this
     retry_backoff_s: int  # a broken analysis waits this long, doubled per attempt, to be retried
     redispatch_s: int  # Celery mode: a task the broker may have lost is sent again after this
+    webhook_backoff_s: int  # a failed webhook delivery waits this x 1, 3, 12, 60, 360
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, data_dir: str | None = None
@@ -54,6 +55,7 @@ class ServerSettings:
             lease_seconds=_int(env, "OOMLENS_LEASE_S", 30),
             retry_backoff_s=_int(env, "OOMLENS_RETRY_BACKOFF_S", 30),
             redispatch_s=_int(env, "OOMLENS_REDISPATCH_S", 3600),
+            webhook_backoff_s=_int(env, "OOMLENS_WEBHOOK_BACKOFF_S", 10),
         )
 
 
@@ -71,7 +73,8 @@ class ServerSettings:
                "OOMLENS_MAX_ATTEMPTS": str(self.max_attempts),
                "OOMLENS_LEASE_S": str(self.lease_seconds),
                "OOMLENS_RETRY_BACKOFF_S": str(self.retry_backoff_s),
-               "OOMLENS_REDISPATCH_S": str(self.redispatch_s)}
+               "OOMLENS_REDISPATCH_S": str(self.redispatch_s),
+               "OOMLENS_WEBHOOK_BACKOFF_S": str(self.webhook_backoff_s)}
         if self.broker_url:
             env["OOMLENS_BROKER_URL"] = self.broker_url
         return env
