@@ -23,7 +23,7 @@ from sqlalchemy import select
 from oomlens.server import aggregate
 from oomlens.server.models import (DEAD, FIXED, PENDING, SENT, Issue, Notification, Report,
                                    Webhook)
-from oomlens.server.notify import delivery, outbox, spikes
+from oomlens.server.notify import delivery, outbox, payloads, spikes
 import test_server_store
 from test_server_api import Server, upload, wait_done
 
@@ -336,8 +336,11 @@ def test_a_spike_is_five_reports_in_an_hour_notified_once_a_day(database, projec
     with database() as s:
         issues = s.scalars(select(Issue)).all()
         assert sorted(spiked) == sorted(("spike", i.id) for i in issues)
-        assert {json.loads(n.payload)["spike"]["reports_last_hour"]
-                for n in s.scalars(select(Notification))} == {5}
+        assert {spikes.recent_and_baseline(s, i.id, now) for i in issues} == {(5, 3)}
+        documents = [json.loads(n.payload) for n in s.scalars(select(Notification))]
+    assert {d["spike"]["reports_last_hour"] for d in documents} == {5}
+    assert all(payloads.text(d).startswith(f"oomlens: Spike in app: {d['issue']['title']} (")
+               and "5 in the last hour" in payloads.text(d) for d in documents)
     assert _fold(database, recent[5], analysed_document, now=now) == []  # once a day
     tomorrow = now + timedelta(days=1, minutes=1)  # a day later, an hour as busy spikes again
     busy = [_fold(database, _report(database, project, "1.0", tomorrow - timedelta(minutes=m)),

@@ -23,7 +23,7 @@ import hmac
 import json
 
 from oomlens import __version__
-from oomlens.server.models import NEW_ISSUE, REGRESSION, SPIKE, TEST
+from oomlens.server.models import NEW_ISSUE, REGRESSION, TEST
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -40,23 +40,19 @@ def lark_sign(secret: str, timestamp: int) -> str:
 
 def text(document: dict) -> str:
     """The event in one line, for chat formats."""
-    project, issue = document["project"], document.get("issue") or {}
-    about = f"{issue.get('title')} ({issue.get('kind')}, {issue.get('reports')} reports)"
-    where = f" - {issue.get('path')}" if issue else ""
-    event = document["event"]
+    project, event, issue = document["project"], document["event"], document.get("issue")
+    if event == TEST:
+        return f"oomlens: test notification for project {project}"
+    about = f"{issue['title']} ({issue['kind']}, {issue['reports']} reports)"
     if event == NEW_ISSUE:
         line = f"New issue in {project}: {about}"
     elif event == REGRESSION:
         line = (f"Regression in {project}: {about}, fixed in "
-                f"{issue.get('fixed_in_version') or '?'}, seen again in a later version")
-    elif event == SPIKE:
+                f"{issue['fixed_in_version'] or '?'}, seen again in a later version")
+    else:
         line = (f"Spike in {project}: {about}, {document['spike']['reports_last_hour']} "
                 "in the last hour")
-    elif event == TEST:
-        line = f"Test notification from oomlens for project {project}"
-    else:
-        line = f"{event} in {project}: {about}"
-    return f"oomlens: {line}{where}"
+    return f"oomlens: {line} - {issue['path']}"
 
 
 def body(fmt: str, document: dict, secret: str, sent_at: str, timestamp: int) -> bytes:
