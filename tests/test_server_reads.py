@@ -1,7 +1,8 @@
 """The read side of the server, through a real `oomlens serve`: the report list and its filters
 and pages, a report's dump downloaded as a standard HPROF (restored from a stripped upload,
 renamed with its version's R8 mapping), issue status changes and per-day trends, and the upload
-size limit applied before a body is read."""
+size limit applied before a body is read. The day grouping and the page order are also checked
+on the local PostgreSQL, where time zones and ties behave differently from SQLite."""
 
 from __future__ import annotations
 
@@ -14,14 +15,18 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 from test_server_api import DUMP, OOMLENS, Server, upload, wait_done
+from test_server_store import database, project  # noqa: F401 (fixtures: SQLite, PostgreSQL)
 
 from conftest import DATA
+from oomlens.server import reports_view, trends
+from oomlens.server.models import Issue, IssueReport, Report
 
 THREADS_OOM = "java.lang.OutOfMemoryError: pthread_create (1040KB stack) failed: Try again"
 AHAT = DATA / "art_ahat_test-dump.hprof.gz"
@@ -383,3 +388,40 @@ def test_a_chunked_upload_is_cut_off_once_past_the_limit(world):
     assert sent < 32 << 20  # cut off: most of the 64 MiB was never taken
     assert api.ids() == before  # nothing was stored
     assert httpx.get(f"{server.url}/api/v1/health", timeout=10).status_code == 200
+
+
+def test_days_are_utc_days_and_ties_page_by_id_on_sqlite_and_postgresql(database, project):  # noqa: F811
+    """Reports at 23:30 and 00:30 UTC fall on two days even when the database session's zone
+    is Tokyo's; reports received at the same instant page in id order, none lost."""
+    today = date(2026, 3, 10)
+    at = lambda day, hh, mm: datetime(2026, 3, day, hh, mm, tzinfo=UTC)  # noqa: E731
+    tokyo = timezone(timedelta(hours=9))
+    times = {"a": at(9, 23, 30), "b": at(10, 0, 30).astimezone(tokyo), "c": at(10, 12, 0),
+             "d": at(10, 12, 0), "e": at(10, 12, 0), "f": at(3, 12, 0)}  # f: before the window
+    with database() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("SET TIME ZONE 'Asia/Tokyo'"))
+        issue = Issue(project_id=project.id, kind="leak", signature="s", title="t",
+                      first_seen=times["f"], last_seen=times["e"], representative_report_id="a",
+                      representative_bytes=1, representative="{}")
+        s.add(issue)
+        s.flush()
+        for name, when in times.items():
+            s.add(Report(id=name, project_id=project.id, idempotency_key=name, status="done",
+                         received_at=when, dump_key=name, dump_bytes=1, dump_format="hprof"))
+            s.flush()
+            s.add(IssueReport(issue_id=issue.id, report_id=name, retained_bytes=1,
+                              app_version="1", device_model="d", seen_at=when))
+        s.commit()
+        trend = trends.reports_per_day(s, [issue.id], 3, today=today)[issue.id]
+        assert trend == {"from": "2026-03-08", "to": "2026-03-10", "reports_per_day": [0, 1, 4]}
+        seen, cursor = [], None
+        while True:
+            page = reports_view.issue_reports(s, project.id, issue.id, limit=2, cursor=cursor)
+            seen += [r["id"] for r in page["reports"]]
+            if not (cursor := page["next"]):
+                break
+        assert seen == ["e", "d", "c", "b", "a", "f"]
+        window = reports_view.ReportFilter(since=at(9, 23, 30), until=at(10, 12, 0))
+        assert [r["id"] for r in reports_view.list_reports(s, project.id, window)["reports"]] \
+            == ["b", "a"]
