@@ -98,9 +98,11 @@ def get_dump(report_id: str, c: keys.Caller = Depends(reader), s: Session = Depe
     what ``oomlens strip`` emptied refilled (as zeros) and, when its version has a mapping,
     the real class, field and frame names. ``format=gzip`` sends it gzip-compressed."""
     r = own_report(report_id, c, s)
+    mapping = mappings.mapping_for(s, r)
+    s.close()  # what is needed is read: no transaction stays open while a large dump is made
     try:  # a sync endpoint: FastAPI runs it in a worker thread, off the event loop
-        made = download.restored_dump(svc.store, r, mappings.mapping_for(s, r),
-                                      svc.settings.max_hprof_bytes, gzipped=as_format == "gzip")
+        made = download.restored_dump(svc.store, r, mapping, svc.settings.max_hprof_bytes,
+                                      gzipped=as_format == "gzip")
     except download.NotRestorable as exc:
         raise HTTPException(409, str(exc)) from None
     return FileResponse(made.path, media_type=made.media_type, filename=made.filename,
