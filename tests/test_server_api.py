@@ -38,6 +38,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("OOMLENS_")}
         self.env["OOMLENS_LEASE_S"] = "3"
+        self.env["OOMLENS_RETRY_BACKOFF_S"] = "1"  # a crashed analysis is retried at once
         self.process = None
 
     def create_project(self, slug: str) -> dict:

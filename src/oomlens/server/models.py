@@ -199,3 +199,16 @@ class Notification(Base):
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # HTTP status
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class WebSession(Base):
+    """A dashboard login: the cookie holds a random token, the table its SHA-256, the key it was
+    opened with (revoking the key ends its sessions) and the token forms must echo (CSRF)."""
+
+    __tablename__ = "web_sessions"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

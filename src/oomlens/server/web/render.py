@@ -1,0 +1,47 @@
+"""Templates: one Jinja2 environment, autoescaping everything (class names, strings and
+metadata come from untrusted dumps and uploads), with the formatting filters pages share."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from oomlens.report.units import human_bytes
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _when(value) -> str:
+    """A UTC time as people read it in a table: 2026-11-24 14:05."""
+    if value is None or value == "":
+        return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _bytes(value) -> str:
+    return "–" if value is None else human_bytes(int(value))
+
+
+def _number(value) -> str:
+    return "–" if value is None else f"{int(value):,}"
+
+
+def _percent(part, whole) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "–"
+
+
+ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
+                  trim_blocks=True, lstrip_blocks=True)
+ENV.filters.update(when=_when, bytes=_bytes, number=_number)
+ENV.globals.update(percent=_percent)
+
+
+def page(template: str, status: int = 200, **context) -> HTMLResponse:
+    return HTMLResponse(ENV.get_template(template).render(**context), status_code=status)

@@ -1,0 +1,76 @@
+"""The dashboard in headless Chromium against a real `oomlens serve` with real analysed uploads:
+logging in and out, and the issues page showing what the API says."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from browser import ScriptErrors, launch, log_in, screenshot
+from test_server_api import Server, upload, wait_done
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A server with one project and two analysed reports (a leak, an OOM cause)."""
+    server = Server(tmp_path_factory.mktemp("dashboard") / "data")
+    keys = server.create_project("app")
+    server.start()
+    ids = [upload(server, keys["ingest_key"], idem="leak").json()["id"],
+           upload(server, keys["ingest_key"], idem="other", app_version="1.1",
+                  device_model="Pixel 8").json()["id"]]
+    for report_id in ids:
+        assert wait_done(server, keys["read_key"], report_id)["status"] == "done"
+    yield server, keys
+    server.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+def api(server, key, path):
+    return httpx.get(f"{server.url}{path}", headers={"Authorization": f"Bearer {key}"},
+                     timeout=10).json()
+
+
+def test_pages_need_a_login_that_only_read_and_admin_keys_open(served, browser):
+    server, keys = served
+    page = browser.new_page()
+    errors = ScriptErrors(page)
+    page.goto(f"{server.url}/issues")
+    assert page.url == f"{server.url}/login?next=/issues"
+    page.fill("#key", keys["ingest_key"])
+    page.click("button[type=submit]")
+    assert "not a valid read or admin key" in page.text_content("[role=alert]")
+    log_in(page, server.url, keys["read_key"], "/issues")
+    assert page.url == f"{server.url}/issues"
+    page.click("text=Log out")
+    page.wait_for_url(f"{server.url}/login")
+    page.goto(f"{server.url}/issues")  # the session ended with the logout
+    assert page.url.startswith(f"{server.url}/login")
+    assert errors.messages == []
+    page.close()
+
+
+def test_issues_page_lists_the_apis_issues(served, browser):
+    server, keys = served
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors = ScriptErrors(page)
+    log_in(page, server.url, keys["read_key"], "/issues")
+    rows = page.locator("tr[data-issue]")
+    shown = {int(rows.nth(i).get_attribute("data-issue")):
+             rows.nth(i).locator("td").nth(1).inner_text() for i in range(rows.count())}
+    expected = {i["id"]: i["title"] for i in api(server, keys["read_key"], "/api/v1/issues")}
+    assert shown == expected and expected
+    screenshot(page, "issues-1280")
+    assert errors.messages == []
+    page.close()
