@@ -13,10 +13,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from oomlens.server.models import ApiKey, Project
+from oomlens.errors import OomlensError
+from oomlens.server.models import ApiKey, Project, WebSession
 
 INGEST = "ingest"  # may upload reports and mappings, nothing else (it ships inside apps and CI)
 READ = "read"  # may read the project's data
@@ -30,6 +31,11 @@ class NewKey:
     id: int
     kind: str
     secret: str  # the only time it is available
+
+
+class LastAdminKey(OomlensError):
+    """Revoking this key would leave its project without an admin key, and so without any way
+    to make keys, change settings or undo the revocation."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,36 @@ def authenticate(session: Session, secret: str | None) -> Caller | None:
     return Caller(key.project_id, key.kind)
 
 
+def project_keys(session: Session, project_id: int) -> list[ApiKey]:
+    """Every key the project ever had, revoked ones included (oldest first)."""
+    return list(session.scalars(select(ApiKey).where(ApiKey.project_id == project_id)
+                                .order_by(ApiKey.id)))
+
+
+def describe(key: ApiKey) -> dict:
+    """A key as settings show it: never its secret, which is not stored."""
+    return {"id": key.id, "kind": key.kind, "prefix": key.prefix,
+            "created_at": key.created_at, "revoked_at": key.revoked_at}
+
+
 def revoke(session: Session, project_id: int, key_id: int) -> bool:
+    """Revoke the project's key ``key_id`` and end the dashboard sessions opened with it (no
+    commit). False when the project has no such active key; ``LastAdminKey`` when it is the
+    project's only admin key."""
+    # the project row is locked so that two admins revoking each other's key at once cannot
+    # both see another admin key left
+    session.get(Project, project_id, with_for_update=True)
     key = session.get(ApiKey, key_id)
     if key is None or key.project_id != project_id or key.revoked_at is not None:
         return False
+    if key.kind == ADMIN and _active_admin_keys(session, project_id) <= 1:
+        raise LastAdminKey("this is the project's last admin key: create another admin key "
+                           "before revoking it")
     key.revoked_at = datetime.now(UTC)
+    session.execute(delete(WebSession).where(WebSession.key_id == key.id))
     return True
+
+
+def _active_admin_keys(session: Session, project_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(ApiKey).where(
+        ApiKey.project_id == project_id, ApiKey.kind == ADMIN, ApiKey.revoked_at.is_(None)))

@@ -56,6 +56,19 @@ def store_mapping(session: Session, store: BlobStore, project_id: int, version: 
     return {"version": version, "classes": row.classes, "requeued_reports": requeued}
 
 
+def too_large(limit: int) -> UploadRejected:
+    """The refusal of a mapping over the upload limit, however it was sent."""
+    return UploadRejected(f"mapping larger than {limit:,} bytes", 413)
+
+
+def list_mappings(session: Session, project_id: int) -> list[dict]:
+    """The project's mappings, the latest upload first."""
+    rows = session.scalars(select(AppMapping).where(AppMapping.project_id == project_id)
+                           .order_by(AppMapping.uploaded_at.desc(), AppMapping.version))
+    return [{"version": m.version, "classes": m.classes, "uploaded_at": m.uploaded_at}
+            for m in rows]
+
+
 def mapping_for(session: Session, report: Report) -> AppMapping | None:
     if not report.app_version:
         return None

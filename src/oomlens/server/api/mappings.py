@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from oomlens.server import keys, mappings
-from oomlens.server.deps import Services, ingester, services, session
+from oomlens.server.deps import Services, ingester, reader, services, session
 from oomlens.server.ingest import UploadRejected
 
 router = APIRouter(prefix="/api/v1", tags=["mappings"])
@@ -20,12 +20,18 @@ async def put_mapping(version: str, request: Request, c: keys.Caller = Depends(i
     of that version are retraced, and earlier ones are analysed again."""
     limit = svc.settings.max_upload_bytes
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, f"mapping larger than {limit:,} bytes")
     try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise mappings.too_large(limit)
         return await run_in_threadpool(mappings.store_mapping, s, svc.store, c.project_id,
                                        version, bytes(body))
     except UploadRejected as exc:
         raise HTTPException(exc.status, str(exc)) from None
+
+
+@router.get("/mappings")
+def list_mappings(c: keys.Caller = Depends(reader), s: Session = Depends(session)):
+    """The project's mappings (version, classes, uploaded_at), the latest upload first."""
+    return mappings.list_mappings(s, c.project_id)

@@ -1,0 +1,47 @@
+"""The project's API keys: list, create (the secret is in the answer, and nowhere else ever
+after), revoke. All of it needs the project's admin key."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from oomlens.server import keys
+from oomlens.server.deps import admin, session
+from oomlens.server.models import ApiKey, Project
+
+router = APIRouter(prefix="/api/v1", tags=["keys"])
+
+
+class NewKey(BaseModel):
+    kind: str  # ingest, read or admin
+
+
+@router.get("/keys")
+def list_keys(c: keys.Caller = Depends(admin), s: Session = Depends(session)):
+    """Every key of the project, revoked ones too: kind, prefix, created_at, revoked_at."""
+    return [keys.describe(k) for k in keys.project_keys(s, c.project_id)]
+
+
+@router.post("/keys", status_code=201)
+def create_key(new: NewKey, c: keys.Caller = Depends(admin), s: Session = Depends(session)):
+    """A new key of ``kind``; ``key`` in the answer is its secret, shown this once."""
+    if new.kind not in keys.KINDS:
+        raise HTTPException(422, f"kind: one of {', '.join(keys.KINDS)}")
+    made = keys.create_key(s, s.get(Project, c.project_id), new.kind)
+    s.commit()
+    return {**keys.describe(s.get(ApiKey, made.id)), "key": made.secret}
+
+
+@router.delete("/keys/{key_id}", status_code=204)
+def revoke_key(key_id: int, c: keys.Caller = Depends(admin), s: Session = Depends(session)):
+    """The key stops working at once, and so do the dashboard sessions opened with it."""
+    try:
+        revoked = keys.revoke(s, c.project_id, key_id)
+    except keys.LastAdminKey as exc:
+        raise HTTPException(409, str(exc)) from None
+    if not revoked:
+        raise HTTPException(404, "no such active key")
+    s.commit()
+    return Response(status_code=204)
