@@ -25,6 +25,7 @@ from oomlens.server.runner import LocalRunner
 from oomlens.server.settings import ServerSettings
 from oomlens.server.storage import BlobStore, StorageError
 from oomlens.server.validation import one_line_422
+from oomlens.server.web import issue as web_issue
 from oomlens.server.web import issues as web_issues
 from oomlens.server.web import pages as web
 
@@ -56,7 +57,7 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
     app.add_exception_handler(RequestValidationError, one_line_422)
     for module in (reports, mappings, issues, ownership, webhooks, keys):
         app.include_router(module.router)
-    web.mount(app, [page.router for page in (web_issues,)])
+    web.mount(app, [page.router for page in (web_issues, web_issue)])
 
     @app.exception_handler(SQLAlchemyError)
     async def database_down(_request, _exc):

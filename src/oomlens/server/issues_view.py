@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from oomlens.server.issue_breakdown import breakdown
 from oomlens.server.issue_owners import owned_by
 from oomlens.server.models import Issue, IssueReport
 from oomlens.server.reports_view import utc
@@ -96,5 +97,6 @@ def issue_detail(session: Session, project_id: int, issue_id: int,
     return {**_summary(issue, rows), "trend": reports_per_day(session, [issue_id], days)[issue_id],
             "representative_report": issue.representative_report_id,
             "representative": json.loads(issue.representative),
-            "report_ids": [r.report_id for r in rows]}
+            "report_ids": [r.report_id for r in rows],
+            "breakdown": breakdown(session, issue_id)}
 

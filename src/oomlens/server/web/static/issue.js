@@ -1,0 +1,93 @@
+// oomlens issue page: its bar charts (uPlot), and the status part that htmx swaps.
+// Chart data comes from <script type="application/json" data-chart="issueBars"> blocks
+// (dashboard.js finds them); colours come from the page's CSS variables, so the charts follow
+// light and dark mode, and are redrawn when the system switches.
+"use strict";
+(function () {
+  const drawn = [];  // {element, data, plot}: what to redraw in other colours
+
+  function colour(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  // Whole numbers only on both axes: bars are counted in reports, and sit at 0, 1, 2...
+  const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6];
+
+  function options(element, data) {
+    const labels = data.labels;
+    const ticks = data.ticks || labels;
+    const widest = ticks.reduce(function (most, t) { return Math.max(most, t.length); }, 1);
+    const line = colour("--line");
+    const accent = colour("--accent");
+    const fg = colour("--fg");
+    return {
+      width: Math.max(element.clientWidth, 220),
+      height: 200,
+      cursor: { points: { show: false }, drag: { x: false, y: false } },
+      legend: { live: true },
+      scales: {
+        x: { time: false, range: [-0.5, labels.length - 0.5] },
+        y: { range: function (u, min, max) { return [0, Math.max(1, max) * 1.15]; } },
+      },
+      axes: [
+        { stroke: fg, grid: { show: false }, ticks: { stroke: line }, incrs: steps,
+          space: Math.max(30, widest * 7 + 8),
+          values: function (u, splits) {
+            return splits.map(function (i) { return Number.isInteger(i) ? (ticks[i] || "") : ""; });
+          } },
+        { stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line }, incrs: steps,
+          values: function (u, splits) {
+            return splits.map(function (v) { return v.toLocaleString(); });
+          } },
+      ],
+      series: [
+        { label: data.title, value: function (u, i) { return i == null ? "" : labels[i]; } },
+        { label: "reports", stroke: accent, fill: accent, width: 0,
+          points: { show: false },
+          paths: uPlot.paths.bars({ size: [0.7, 60], align: 0 }),
+          value: function (u, v) { return v == null ? "" : v.toLocaleString(); } },
+      ],
+    };
+  }
+
+  function plot(element, data) {
+    const indexes = data.labels.map(function (_, i) { return i; });
+    return new uPlot(options(element, data), [indexes, data.values], element);
+  }
+
+  window.oomlensCharts.issueBars = function (element, data) {
+    const entry = { element: element, data: data, plot: plot(element, data) };
+    drawn.push(entry);
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () {
+        const width = Math.max(element.clientWidth, 220);
+        if (width !== entry.plot.width) entry.plot.setSize({ width: width, height: 200 });
+      }).observe(element);
+    }
+  };
+
+  // light <-> dark: draw again with the new colours
+  const scheme = window.matchMedia("(prefers-color-scheme: dark)");
+  scheme.addEventListener("change", function () {
+    drawn.forEach(function (entry) {
+      entry.plot.destroy();
+      entry.plot = plot(entry.element, entry.data);
+    });
+  });
+
+  // A status change that cannot be made answers 422 with the reason in the status part: show
+  // it (htmx leaves error answers unswapped by default).
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.xhr.status === 422 && e.detail.target && e.detail.target.id === "status") {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+  // After a swap the button pressed is gone: keep the keyboard in the status part.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "status") {
+      const part = document.getElementById("status");
+      if (part) part.focus();
+    }
+  });
+})();
