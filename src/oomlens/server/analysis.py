@@ -16,11 +16,11 @@ from typing import BinaryIO
 
 from oomlens.errors import OomlensError
 from oomlens.hprof.source import copy_decompressed
-from oomlens.server import aggregate, db, jobs, mappings
+from oomlens.server import aggregate, db, domtree, jobs, mappings
 from oomlens.server.models import Report
 from oomlens.server.notify import outbox
 from oomlens.server.settings import ServerSettings
-from oomlens.server.storage import BlobStore
+from oomlens.server.storage import BlobStore, StorageError
 
 
 
@@ -85,6 +85,12 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
                     with open_heap(plain, mapping=mapping_path) as heap:
                         document = build_report(heap, Settings(), report.oom_message or None,
                                                 retrace=heap.retrace)
+                        # for the dashboard's explorer, while the tree is in memory; a
+                        # re-analysis replaces it
+                        with store.writer(domtree.blob_key(report.project_id, report_id)) as out:
+                            domtree.write(heap, out)
+                except StorageError:
+                    raise  # the store is down: retried later, not a verdict on the dump
                 except OomlensError as exc:
                     jobs.fail(session, report_id, str(exc))
                     return "failed"

@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oomlens import __version__
 from oomlens.server import db
-from oomlens.server.api import issues, keys, mappings, ownership, reports, webhooks
+from oomlens.server.api import dominators, issues, keys, mappings, ownership, reports, webhooks
 from oomlens.server.broker import Dispatcher
 from oomlens.server.deps import Services
 from oomlens.server.limits import UploadLimit
@@ -55,7 +55,7 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
     app.state.services = services
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)
     app.add_exception_handler(RequestValidationError, one_line_422)
-    for module in (reports, mappings, issues, ownership, webhooks, keys):
+    for module in (reports, dominators, mappings, issues, ownership, webhooks, keys):
         app.include_router(module.router)
     web.mount(app, [page.router for page in (web_issues, web_issue)])
 

@@ -62,6 +62,12 @@ class BlobStore:
         protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
         return self._path(key) if protocol in ("file", "local") else None
 
+    def exists(self, key: str) -> bool:
+        try:
+            return bool(self.fs.exists(self._path(key)))
+        except OSError as exc:
+            raise StorageError(f"storage: cannot read {key}: {exc}") from None
+
     def size(self, key: str) -> int:
         try:
             return int(self.fs.size(self._path(key)))
