@@ -5,7 +5,8 @@ analysis makes them: the leaking class and the app's own reference holding it, t
 class and holder, the cluster's class); a report without any but with a known OOM cause counts
 for an issue of that cause. An issue keeps its first and last sighting, the finding of the report
 where it retained the most (its representative trace), and one row per report it was seen in
-(version, device, bytes), from which counts, versions and medians are computed.
+(version, device, bytes), from which its counts, versions and median are recomputed in the same
+transaction (``issue_aggregates``).
 
 An issue marked fixed in version X re-opens when a report of a later version shows it again (a
 regression); reports of X or earlier do not re-open it (old installs keep crashing).
@@ -22,6 +23,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from oomlens.server.issue_aggregates import recompute
 from oomlens.server.issue_owners import ProjectOwners
 from oomlens.server.models import FIXED, OPEN, Issue, IssueReport, Report
 
@@ -84,6 +86,12 @@ def is_later(version: str, than: str) -> bool:
 
 def fold(session: Session, report: Report, document: dict) -> Folded:
     """Add ``report``'s findings to its project's issues (no commit)."""
+    folded = _add_findings(session, report, document)
+    recompute(session, folded.issue_ids)
+    return folded
+
+
+def _add_findings(session: Session, report: Report, document: dict) -> Folded:
     seen = _aware(report.received_at) if report.received_at else datetime.now(UTC)
     folded = Folded()
     owners = ProjectOwners(session, report.project_id)  # parsed once, if an issue is new
@@ -91,8 +99,6 @@ def fold(session: Session, report: Report, document: dict) -> Folded:
         issue, created = _issue(session, report.project_id, f, seen, report.id, owners)
         if created:
             folded.new.append(issue)
-        issue.first_seen = min(_aware(issue.first_seen), seen)
-        issue.last_seen = max(_aware(issue.last_seen), seen)
         if f.retained_bytes > issue.representative_bytes:
             issue.representative_bytes = f.retained_bytes
             issue.representative_report_id = report.id
@@ -117,11 +123,14 @@ def refold(session: Session, report: Report, document: dict) -> Folded:
     before = set(session.scalars(select(IssueReport.issue_id)
                                  .where(IssueReport.report_id == report.id)))
     session.execute(delete(IssueReport).where(IssueReport.report_id == report.id))
-    folded = fold(session, report, document)
-    for issue_id in before - set(folded.issue_ids):
+    folded = _add_findings(session, report, document)
+    left = before - set(folded.issue_ids)
+    for issue_id in sorted(left):
         if session.scalar(select(IssueReport.report_id)
                           .where(IssueReport.issue_id == issue_id).limit(1)) is None:
             session.execute(delete(Issue).where(Issue.id == issue_id))
+            left.discard(issue_id)
+    recompute(session, left | set(folded.issue_ids))
     return folded
 
 

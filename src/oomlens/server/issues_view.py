@@ -1,15 +1,19 @@
-"""Issues as the API shows them: each with counts computed from the reports it was seen in, and
-its reports per day over the last days (``trends``)."""
+"""Issues as the API and the dashboard list them: one query that filters, orders and pages in the
+database over the numbers kept on each issue's row (``issue_aggregates``), then the reports per
+day of the listed issues only (``trends``), so a page of fifty costs the same with ten thousand
+issues as with ten."""
 
 from __future__ import annotations
 
 import json
-import statistics
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FunctionElement
 
+from oomlens.server.aggregate import version_key
 from oomlens.server.issue_breakdown import breakdown
 from oomlens.server.issue_owners import owned_by
 from oomlens.server.models import Issue, IssueReport
@@ -17,74 +21,106 @@ from oomlens.server.reports_view import utc
 from oomlens.server.trends import reports_per_day
 
 TREND_DAYS = 30
-# what a list can be sorted by: the columns the dashboard shows
-SORTABLE = ("reports", "devices", "total_retained_bytes", "median_retained_bytes",
-            "first_seen", "last_seen", "title", "kind", "status")
+MAX_LIMIT = 1000
 
 
-def _summary(issue: Issue, rows: list[IssueReport]) -> dict:
-    sizes = [r.retained_bytes for r in rows]
+class codepoint_order(FunctionElement):  # noqa: N801 (a SQL construct, named like one)
+    """Text ordered by its characters' code points, as Python sorts it, on every database
+    (PostgreSQL would otherwise use the database's locale, which skips punctuation)."""
+
+    inherit_cache = True
+
+
+@compiles(codepoint_order)
+def _codepoint_order(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)  # SQLite compares text as UTF-8 bytes
+
+
+@compiles(codepoint_order, "postgresql")
+def _codepoint_order_postgresql(element, compiler, **kw):
+    return f'({compiler.process(element.clauses, **kw)}) COLLATE "C"'
+
+
+# what a list can be sorted by (the columns the dashboard shows), and the SQL that orders it
+ORDER = {"reports": Issue.reports, "devices": Issue.devices, "versions": Issue.version_count,
+         "total_retained_bytes": Issue.total_retained_bytes,
+         "median_retained_bytes": Issue.median_retained_bytes,
+         "first_seen": Issue.first_seen, "last_seen": Issue.last_seen,
+         "title": codepoint_order(func.lower(Issue.title)), "kind": codepoint_order(Issue.kind),
+         "status": codepoint_order(Issue.status),
+         "owner": codepoint_order(func.lower(Issue.owner))}
+SORTABLE = tuple(ORDER)
+
+
+def _summary(issue: Issue) -> dict:
     return {"id": issue.id, "kind": issue.kind, "signature": issue.signature,
             "title": issue.title, "status": issue.status,
             "fixed_in_version": issue.fixed_in_version or None,
             "regressed_at": issue.regressed_at, "first_seen": issue.first_seen,
-            "last_seen": issue.last_seen, "reports": len(rows),
-            "devices": len({r.device_model for r in rows}),
-            "versions": sorted({r.app_version for r in rows}),
-            "total_retained_bytes": sum(sizes),
-            "median_retained_bytes": int(statistics.median(sizes)) if sizes else 0,
+            "last_seen": issue.last_seen, "reports": issue.reports, "devices": issue.devices,
+            "versions": sorted(json.loads(issue.versions), key=version_key),
+            "total_retained_bytes": issue.total_retained_bytes,
+            "median_retained_bytes": issue.median_retained_bytes,
             "owner": issue.owner or None, "unowned": not issue.owner}
+
+
+def matching(project_id: int, kind: str | None = None, status: str | None = None,
+             version: str | None = None, owner: str | None = None,
+             since: datetime | None = None, until: datetime | None = None,
+             q: str | None = None) -> list[ColumnElement[bool]]:
+    """The conditions of the project's issues that match every filter given: ``owner`` one of
+    its owners (``-``: unowned), ``version`` one its reports came from, ``since`` <= last seen
+    < ``until``, ``q`` part of the title or signature in any case (a class name)."""
+    conditions = [Issue.project_id == project_id]
+    if kind:
+        conditions.append(Issue.kind == kind)
+    if status:
+        conditions.append(Issue.status == status)
+    if version:  # through the (app_version, issue_id) index of issue_reports
+        conditions.append(Issue.id.in_(select(IssueReport.issue_id)
+                                       .where(IssueReport.app_version == version)))
+    if owner:
+        conditions.append(owned_by(owner))
+    if since:
+        conditions.append(Issue.last_seen >= utc(since))
+    if until:
+        conditions.append(Issue.last_seen < utc(until))
+    if q:
+        needle = q.lower()
+        conditions.append(or_(func.lower(Issue.title).contains(needle, autoescape=True),
+                              func.lower(Issue.signature).contains(needle, autoescape=True)))
+    return conditions
 
 
 def list_issues(session: Session, project_id: int, kind: str | None = None,
                 status: str | None = None, version: str | None = None,
                 owner: str | None = None, since: datetime | None = None,
                 until: datetime | None = None, q: str | None = None, sort: str | None = None,
-                descending: bool = True, days: int = TREND_DAYS) -> list[dict]:
-    """The project's issues that match every filter given, most reports first or by ``sort``
-    (one of SORTABLE), each with its trend over the last ``days``. ``since`` <= last seen <
-    ``until``; ``q``: part of the title or signature, in any case."""
-    query = select(Issue).where(Issue.project_id == project_id)
-    if kind:
-        query = query.where(Issue.kind == kind)
-    if status:
-        query = query.where(Issue.status == status)
-    if version:
-        query = query.where(Issue.id.in_(select(IssueReport.issue_id)
-                                         .where(IssueReport.app_version == version)))
-    if owner:
-        query = query.where(owned_by(owner))
-    issues = session.scalars(_seen_and_named(query, since, until, q)).all()
-    rows: dict[int, list[IssueReport]] = {i.id: [] for i in issues}
-    if issues:
-        for r in session.scalars(select(IssueReport).where(IssueReport.issue_id.in_(rows))):
-            rows[r.issue_id].append(r)
-    trends = reports_per_day(session, rows, days)
-    out = [{**_summary(i, rows[i.id]), "trend": trends[i.id]} for i in issues]
+                descending: bool = True, days: int = TREND_DAYS, limit: int | None = None,
+                offset: int = 0) -> list[dict]:
+    """The issues ``matching`` the filters, most reports first (then most bytes) or by
+    ``sort`` (one of SORTABLE; ties by id in the same direction), ``limit`` of them (None:
+    all) after the first ``offset``; each with its trend over the last ``days``."""
+    query = (select(Issue).where(*matching(project_id, kind, status, version, owner, since,
+                                           until, q))
+             .order_by(*_order(sort, descending)).offset(offset or None).limit(limit))
+    issues = session.scalars(query).all()
+    trends = reports_per_day(session, [i.id for i in issues], days)
+    return [{**_summary(i), "trend": trends[i.id]} for i in issues]
+
+
+def count_issues(session: Session, project_id: int, **filters) -> int:
+    """How many issues ``list_issues`` lists with the same filters, unpaged."""
+    return session.scalar(select(func.count()).select_from(Issue)
+                          .where(*matching(project_id, **filters)))
+
+
+def _order(sort: str | None, descending: bool) -> list:
     if sort is None:
-        out.sort(key=lambda d: (-d["reports"], -d["total_retained_bytes"], d["id"]))
-    else:
-        out.sort(key=lambda d: (_sort_value(d[sort]), d["id"]), reverse=descending)
-    return out
-
-
-def _seen_and_named(query, since: datetime | None, until: datetime | None, q: str | None):
-    if since:
-        query = query.where(Issue.last_seen >= utc(since))
-    if until:
-        query = query.where(Issue.last_seen < utc(until))
-    if q:
-        needle = q.lower()
-        query = query.where(or_(func.lower(Issue.title).contains(needle, autoescape=True),
-                                func.lower(Issue.signature).contains(needle, autoescape=True)))
-    return query
-
-
-def _sort_value(value):
-    """Titles sort as people read them; times as instants (SQLite's come back naive)."""
-    if isinstance(value, str):
-        return value.casefold()
-    return utc(value) if isinstance(value, datetime) else value
+        return [Issue.reports.desc(), Issue.total_retained_bytes.desc(), Issue.id]
+    if descending:
+        return [ORDER[sort].desc(), Issue.id.desc()]
+    return [ORDER[sort].asc(), Issue.id.asc()]
 
 
 def issue_detail(session: Session, project_id: int, issue_id: int,
@@ -94,7 +130,7 @@ def issue_detail(session: Session, project_id: int, issue_id: int,
         return None
     rows = session.scalars(select(IssueReport).where(IssueReport.issue_id == issue_id)
                            .order_by(IssueReport.seen_at)).all()
-    return {**_summary(issue, rows), "trend": reports_per_day(session, [issue_id], days)[issue_id],
+    return {**_summary(issue), "trend": reports_per_day(session, [issue_id], days)[issue_id],
             "representative_report": issue.representative_report_id,
             "representative": json.loads(issue.representative),
             "report_ids": [r.report_id for r in rows],

@@ -124,11 +124,22 @@ class Issue(Base):
     representative_report_id: Mapped[str] = mapped_column(String(32))
     representative_bytes: Mapped[int] = mapped_column(BigInteger)
     representative: Mapped[str] = mapped_column(Text)
+    # what its issue_reports rows add up to, kept by ``issue_aggregates.recompute`` in the
+    # transaction that folds a report, so that lists filter, sort and page in SQL
+    reports: Mapped[int] = mapped_column(Integer, default=0)
+    devices: Mapped[int] = mapped_column(Integer, default=0)  # distinct device models
+    total_retained_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    median_retained_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    versions: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of app versions
+    version_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class IssueReport(Base):
     __tablename__ = "issue_reports"
-    __table_args__ = (Index("ix_issue_reports_report", "report_id"),)
+    __table_args__ = (Index("ix_issue_reports_report", "report_id"),
+                      Index("ix_issue_reports_issue_seen", "issue_id", "seen_at"),
+                      Index("ix_issue_reports_issue_retained", "issue_id", "retained_bytes"),
+                      Index("ix_issue_reports_version", "app_version", "issue_id"))
 
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"), primary_key=True)
     report_id: Mapped[str] = mapped_column(ForeignKey("reports.id"), primary_key=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -20,21 +20,31 @@ router = APIRouter(prefix="/api/v1", tags=["issues"])
 
 
 @router.get("/issues")
-def list_issues(c: keys.Caller = Depends(reader), s: Session = Depends(session),
-                kind: str | None = None, status: str | None = None,
-                version: str | None = None, owner: str | None = None,
-                since: datetime | None = None, until: datetime | None = None,
-                q: str | None = None, sort: Literal[issues_view.SORTABLE] | None = None,
+def list_issues(response: Response, c: keys.Caller = Depends(reader),
+                s: Session = Depends(session), kind: str | None = None,
+                status: str | None = None, version: str | None = None,
+                owner: str | None = None, since: datetime | None = None,
+                until: datetime | None = None, q: str | None = None,
+                sort: Literal[issues_view.SORTABLE] | None = None,
                 direction: Literal["asc", "desc"] = "desc",
-                days: TrendDays = issues_view.TREND_DAYS):
+                days: TrendDays = issues_view.TREND_DAYS,
+                limit: Annotated[int | None, Query(ge=1, le=issues_view.MAX_LIMIT)] = None,
+                offset: Annotated[int, Query(ge=0)] = 0):
     """The project's issues, most reports first, with counts over their reports; ``owner``:
     those it is one of the owners of, ``-`` for the unowned ones. ``since``/``until``: last
     seen in [since, until); ``q``: part of the title or signature (a class name), any case;
     ``sort`` by a column, ``direction`` asc or desc; ``trend``: reports on each of the last
-    ``days`` UTC days, oldest first."""
-    return issues_view.list_issues(s, c.project_id, kind=kind, status=status, version=version,
-                                   owner=owner, since=since, until=until, q=q, sort=sort,
-                                   descending=direction == "desc", days=days)
+    ``days`` UTC days, oldest first. ``limit`` (none: all) issues after the first ``offset``;
+    the ``X-Total-Count`` header says how many match in all."""
+    filters = {"kind": kind, "status": status, "version": version, "owner": owner,
+               "since": since, "until": until, "q": q}
+    found = issues_view.list_issues(s, c.project_id, **filters, sort=sort,
+                                    descending=direction == "desc", days=days, limit=limit,
+                                    offset=offset)
+    total = len(found) if limit is None and not offset else \
+        issues_view.count_issues(s, c.project_id, **filters)
+    response.headers["X-Total-Count"] = str(total)
+    return found
 
 
 @router.get("/issues/{issue_id}")
