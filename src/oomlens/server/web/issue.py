@@ -38,38 +38,39 @@ def _bad_cursor(v: Viewer, exc: reports_view.BadQuery):
 
 
 @router.get("/issues/{issue_id:int}")
-def issue_page(issue_id: int, cursor: str | None = None, v: Viewer = Depends(viewer),
-               s: Session = Depends(db_session)):
+def issue_page(issue_id: int, cursor: str | None = None, limit: int = REPORTS_PAGE,
+               v: Viewer = Depends(viewer), s: Session = Depends(db_session)):
     detail = issues_view.issue_detail(s, v.project_id, issue_id)
     if detail is None:
         return _not_found(v)
     try:
-        reports = reports_view.issue_reports(s, v.project_id, issue_id, REPORTS_PAGE, cursor)
+        reports = reports_view.issue_reports(s, v.project_id, issue_id, limit, cursor)
     except reports_view.BadQuery as exc:
         return _bad_cursor(v, exc)
-    return _whole_page(v, detail, reports, cursor)
+    return _whole_page(v, detail, reports, cursor, limit)
 
 
 def _whole_page(v: Viewer, detail: dict, reports: dict, cursor: str | None,
-                status_error: str | None = None):
+                limit: int = REPORTS_PAGE, status_error: str | None = None):
     """The page; with ``status_error`` (a refused change sent without htmx) a 422 saying why."""
     return page("issue.html", status=422 if status_error else 200, viewer=v, section="issues",
                 issue=detail, charts=issue_charts(detail), reports=reports, cursor=cursor,
-                status_error=status_error)
+                limit=limit, status_error=status_error)
 
 
 @router.get("/issues/{issue_id:int}/reports")
-def issue_reports_part(issue_id: int, cursor: str | None = None, v: Viewer = Depends(viewer),
-                       s: Session = Depends(db_session)):
+def issue_reports_part(issue_id: int, cursor: str | None = None, limit: int = REPORTS_PAGE,
+                       v: Viewer = Depends(viewer), s: Session = Depends(db_session)):
     """The reports table alone, for htmx's "older reports" (the link works without it too)."""
     issue = s.get(Issue, issue_id)
     if issue is None or issue.project_id != v.project_id:
         return _not_found(v)
     try:
-        reports = reports_view.issue_reports(s, v.project_id, issue_id, REPORTS_PAGE, cursor)
+        reports = reports_view.issue_reports(s, v.project_id, issue_id, limit, cursor)
     except reports_view.BadQuery as exc:
         return _bad_cursor(v, exc)
-    return page("issue_reports.html", viewer=v, issue=issue, reports=reports, cursor=cursor)
+    return page("issue_reports.html", viewer=v, issue=issue, reports=reports, cursor=cursor,
+                limit=limit)
 
 
 @router.post("/issues/{issue_id:int}/status")
@@ -97,4 +98,5 @@ def change_status(request: Request, issue_id: int,
         return page("issue_status.html", status=422 if error else 200, viewer=v, issue=detail,
                     status_error=error)
     return _whole_page(v, detail, reports_view.issue_reports(s, v.project_id, issue_id,
-                                                             REPORTS_PAGE), None, error)
+                                                             REPORTS_PAGE), None,
+                       status_error=error)
