@@ -57,6 +57,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, java_dumps):
     server = Server(tmp_path_factory.mktemp("issue-page") / "data")
+    server.env["OOMLENS_ANALYSIS_WORKERS"] = "2"  # eight analyses to wait for
     app, other = server.create_project("app"), server.create_project("other")
     server.start()
     sent = [upload(server, app["ingest_key"], idem=f"leak-{i}", app_version=version,
@@ -251,7 +252,13 @@ def test_big_object_cluster_library_leak_and_oom_cause_show_what_they_hold(world
 def test_an_admin_changes_the_status_through_the_page(world, browser):
     issue = world.issue("leak", "com.android.dialer.calllog.CallLogNotificationsService")
     path = f"/issues/{issue['id']}"
+    owned = httpx.put(f"{world.server.url}/api/v1/ownership", timeout=10,
+                      content=b"com.android.dialer.**  @team-dialer\n",
+                      headers={"Authorization": f"Bearer {world.app['admin_key']}"})
+    assert owned.status_code == 200, owned.text
     page, errors = open_page(browser, world, world.app["admin_key"], path)
+    assert text(page, "[data-field=owner]") == world.api(path.replace("/", "/api/v1/", 1))[
+        "owner"] == "@team-dialer"
     page.evaluate("window.notReloaded = true")  # htmx swaps a part; the page stays
 
     page.click("button[data-action=ignored]")
@@ -259,6 +266,13 @@ def test_an_admin_changes_the_status_through_the_page(world, browser):
     assert status_now(world, issue["id"]) == ("ignored", None)
     page.click("button[data-action=open]")
     page.wait_for_selector("[data-field=status]:text-is('open')")
+    assert status_now(world, issue["id"]) == ("open", None)
+
+    # a change the server refuses shows its reason in place (the browser's own check, which
+    # stops an empty version first, taken away)
+    page.evaluate("document.getElementById('fixed-in-version').removeAttribute('required')")
+    page.click("button[data-action=fixed]")
+    assert "needs fixed_in_version" in page.locator("[data-field=status_error]").inner_text()
     assert status_now(world, issue["id"]) == ("open", None)
 
     # with the keyboard only: Tab to the version field, type, Enter
@@ -286,7 +300,7 @@ def test_an_admin_changes_the_status_through_the_page(world, browser):
     assert "was marked fixed in 2.0" in text(page, ".status-line")
     assert "re-opened" in text(page, ".status-line")
     assert "2.1" in text(page, "[data-field=versions]")
-    assert errors.messages == []
+    assert errors.messages == [f"422 {world.server.url}{path}/status"]  # the refused change
     close(page)
 
     # without scripts the same forms post and come back to the page
