@@ -28,6 +28,7 @@ from oomlens.server.validation import one_line_422
 from oomlens.server.web import issue as web_issue
 from oomlens.server.web import issues as web_issues
 from oomlens.server.web import pages as web
+from oomlens.server.web import reports as web_reports
 
 
 def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
@@ -57,7 +58,7 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
     app.add_exception_handler(RequestValidationError, one_line_422)
     for module in (reports, dominators, mappings, issues, ownership, webhooks, keys):
         app.include_router(module.router)
-    web.mount(app, [page.router for page in (web_issues, web_issue)])
+    web.mount(app, [page.router for page in (web_issues, web_reports, web_issue)])
 
     @app.exception_handler(SQLAlchemyError)
     async def database_down(_request, _exc):

@@ -1,0 +1,109 @@
+"""The report page: one analysed dump of the viewer's project, section by section as its
+``oomlens.report/1`` document says, with the dominator tree explorer and the downloads.
+
+The explorer shows the root's children with the page; each expand asks for one node's children
+(``/reports/{id}/dominators?node=``, an htmx fragment read from the tree the analysis kept).
+The downloads are the API's (``/api/v1/reports/{id}/report`` and ``/dump``) for a browser, which
+has a session cookie rather than a Bearer key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse, Response
+from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
+
+from oomlens.server import dominators_view, download, mappings, reports_view
+from oomlens.server.deps import Services, services
+from oomlens.server.deps import session as db_session
+from oomlens.server.models import Report
+from oomlens.server.web.render import page
+from oomlens.server.web.sessions import Viewer, viewer
+
+router = APIRouter(include_in_schema=False)
+
+
+def _own(s: Session, v: Viewer, report_id: str) -> Report | None:
+    report = s.get(Report, report_id)
+    return report if report is not None and report.project_id == v.project_id else None
+
+
+def _not_found(v: Viewer):
+    """Another project's report answers as one that does not exist: no hint that it does."""
+    return page("error.html", status=404, viewer=v, title="No such report",
+                message="This project has no such report.")
+
+
+def _no_file(v: Viewer, message: str):
+    return page("error.html", status=409, viewer=v, title="Nothing to download", message=message)
+
+
+def _tree_level(svc: Services, report: Report, node: str,
+                offset: int = 0) -> tuple[dict | None, str | None]:
+    """(a page of the level, None) or (None, why there is none to show)."""
+    try:
+        return dominators_view.level(svc.store, report, node, offset), None
+    except (dominators_view.NotAvailable, dominators_view.BadNode) as exc:
+        return None, str(exc)
+
+
+@router.get("/reports/{report_id}")
+def report_page(report_id: str, v: Viewer = Depends(viewer), s: Session = Depends(db_session),
+                svc: Services = Depends(services)):
+    report = _own(s, v, report_id)
+    if report is None:
+        return _not_found(v)
+    document = json.loads(report.report_json) if report.report_json else None
+    tree, tree_error = _tree_level(svc, report, "root") if document else (None, None)
+    return page("report.html", viewer=v, section="issues", report=reports_view.report_row(report),
+                meta=report, document=document, tree=tree, tree_error=tree_error)
+
+
+@router.get("/reports/{report_id}/dominators")
+def dominator_level(report_id: str, node: str = "root",
+                    offset: Annotated[int, Query(ge=0)] = 0, v: Viewer = Depends(viewer),
+                    s: Session = Depends(db_session), svc: Services = Depends(services)):
+    """A page of one node's children as list items, for the explorer to put under that node
+    (or in place of the "show more" item that asked for the page)."""
+    report = _own(s, v, report_id)
+    if report is None:
+        return _not_found(v)
+    tree, error = _tree_level(svc, report, node, offset)
+    return page("report_dominators.html", status=200 if tree else 404, report_id=report.id,
+                tree=tree, error=error)
+
+
+@router.get("/reports/{report_id}/download/report.json")
+def download_report(report_id: str, v: Viewer = Depends(viewer),
+                    s: Session = Depends(db_session)):
+    report = _own(s, v, report_id)
+    if report is None:
+        return _not_found(v)
+    if report.report_json is None:
+        return _no_file(v, f"The report is {report.status}, not analysed yet.")
+    return Response(report.report_json, media_type="application/json", headers={
+        "Content-Disposition": f'attachment; filename="oomlens-report-{report.id}.json"'})
+
+
+@router.get("/reports/{report_id}/download/dump")
+def download_dump(report_id: str, v: Viewer = Depends(viewer), s: Session = Depends(db_session),
+                  svc: Services = Depends(services),
+                  as_format: Annotated[str, Query(alias="format",
+                                                  pattern="^(hprof|gzip)$")] = "hprof"):
+    """The restored, deobfuscated HPROF, made as the API makes it (``download``)."""
+    report = _own(s, v, report_id)
+    if report is None:
+        return _not_found(v)
+    mapping = mappings.mapping_for(s, report)
+    s.close()  # no transaction stays open while a large dump is made
+    try:  # a sync endpoint: FastAPI runs it in a worker thread, off the event loop
+        made = download.restored_dump(svc.store, report, mapping, svc.settings.max_hprof_bytes,
+                                      gzipped=as_format == "gzip")
+    except download.NotRestorable as exc:
+        return _no_file(v, str(exc))
+    return FileResponse(made.path, media_type=made.media_type, filename=made.filename,
+                        background=BackgroundTask(made.remove))
