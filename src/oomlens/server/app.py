@@ -27,8 +27,10 @@ from oomlens.server.storage import BlobStore, StorageError
 from oomlens.server.validation import one_line_422
 from oomlens.server.web import issue as web_issue
 from oomlens.server.web import issues as web_issues
+from oomlens.server.web import overview as web_overview
 from oomlens.server.web import pages as web
 from oomlens.server.web import reports as web_reports
+from oomlens.server.web import settings as web_settings
 
 
 def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
@@ -58,7 +60,8 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
     app.add_exception_handler(RequestValidationError, one_line_422)
     for module in (reports, dominators, mappings, issues, ownership, webhooks, keys):
         app.include_router(module.router)
-    web.mount(app, [page.router for page in (web_issues, web_reports, web_issue)])
+    web.mount(app, [page.router for page in (web_issues, web_reports, web_issue,
+                                             web_overview, web_settings)])
 
     @app.exception_handler(SQLAlchemyError)
     async def database_down(_request, _exc):

@@ -21,8 +21,8 @@ FORM_ALLOWANCE = 64 << 10
 
 def _limited(method: str, path: str) -> bool:
     """Requests whose bodies are dumps or mappings."""
-    return (method == "POST" and path.rstrip("/") == "/api/v1/reports") or \
-        (method == "PUT" and path.startswith("/api/v1/mappings/"))
+    return (method == "POST" and path.rstrip("/") in ("/api/v1/reports", "/settings/mappings")) \
+        or (method == "PUT" and path.startswith("/api/v1/mappings/"))
 
 
 def _declared_length(scope) -> int | None:

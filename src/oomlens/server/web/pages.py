@@ -68,7 +68,7 @@ def logout(request: Request, s: Session = Depends(db_session)):
 
 @router.get("/")
 def home(v: sessions.Viewer = Depends(sessions.viewer)):
-    return RedirectResponse("/issues", status_code=303)
+    return RedirectResponse("/overview", status_code=303)
 
 
 def _login_required(request: Request, _exc) -> Response:

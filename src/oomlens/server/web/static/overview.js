@@ -1,0 +1,84 @@
+// oomlens overview: OOMs per day by cause as stacked bars (uPlot). The data comes from the
+// <script type="application/json" data-chart="oomCauses"> block (dashboard.js finds it): the
+// days, and one count per day for each cause, the most frequent cause first (at the bottom of
+// each stack). Colours come from the page's CSS variables, so light and dark mode both read.
+"use strict";
+(function () {
+  const drawn = [];  // {element, data, plot}: redrawn when the colour scheme changes
+  const HEIGHT = 240;
+  const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6];
+
+  function colour(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  function causeColour(index) {
+    return colour("--cause-" + ((index % 8) + 1)) || colour("--accent");
+  }
+
+
+  // Each cause is drawn as a bar from 0 to the sum of itself and the causes below it, the top
+  // cause first, so the ones below paint over the lower part: stacked bars. The legend shows a
+  // cause's own count, not the running sum.
+  function build(element, data) {
+    const days = data.days;
+    const indexes = days.map(function (_, i) { return i; });
+    let running = days.map(function () { return 0; });
+    const stacked = data.series.map(function (s) {
+      running = running.map(function (sum, i) { return sum + s.counts[i]; });
+      return running;
+    });
+    const fg = colour("--fg");
+    const line = colour("--line");
+    const series = [{ label: "day", value: function (u, i) { return i == null ? "" : days[i]; } }];
+    const values = [indexes];
+    for (let k = data.series.length - 1; k >= 0; k--) {
+      const own = data.series[k].counts;
+      const paint = causeColour(k);
+      series.push({ label: data.series[k].cause, stroke: paint, fill: paint, width: 0,
+                    points: { show: false }, paths: uPlot.paths.bars({ size: [0.7, 40], align: 0 }),
+                    value: function (u, v, si, i) { return i == null ? "" : own[i].toLocaleString(); } });
+      values.push(stacked[k]);
+    }
+    const top = Math.max.apply(null, running.concat([1]));
+    const options = {
+      width: Math.max(element.clientWidth, 240),
+      height: HEIGHT,
+      cursor: { points: { show: false }, drag: { x: false, y: false } },
+      scales: { x: { time: false, range: [-0.5, days.length - 0.5] },
+                y: { range: [0, top * 1.15] } },
+      axes: [
+        { stroke: fg, grid: { show: false }, ticks: { stroke: line }, space: 48, incrs: steps,
+          values: function (u, splits) {
+            return splits.map(function (i) {
+              return Number.isInteger(i) && days[i] ? days[i].slice(5) : "";
+            });
+          } },
+        { stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line }, incrs: steps,
+          values: function (u, splits) {
+            return splits.map(function (v) { return v.toLocaleString(); });
+          } },
+      ],
+      series: series,
+    };
+    return new uPlot(options, values, element);
+  }
+
+  window.oomlensCharts.oomCauses = function (element, data) {
+    const entry = { element: element, data: data, plot: build(element, data) };
+    drawn.push(entry);
+    if (window.ResizeObserver) {
+      new ResizeObserver(function () {
+        const width = Math.max(element.clientWidth, 240);
+        if (width !== entry.plot.width) entry.plot.setSize({ width: width, height: HEIGHT });
+      }).observe(element);
+    }
+  };
+
+  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () {
+    drawn.forEach(function (entry) {
+      entry.plot.destroy();
+      entry.plot = build(entry.element, entry.data);
+    });
+  });
+})();
