@@ -136,3 +136,22 @@ def test_reading_one_level_reads_only_that_level(open_dump):
 def test_a_file_that_is_not_a_tree_is_refused(bad):
     with pytest.raises(domtree.DomTreeError):
         domtree.DomTree(io.BytesIO(bad))
+
+
+def class_names(data: bytes) -> set[str]:
+    tree = domtree.DomTree(io.BytesIO(data))
+    return {tree.node(row).class_name for row in range(tree.header["rows"])}
+
+
+def test_class_names_are_the_retraced_ones_when_the_heap_has_a_mapping(data_dir):
+    import oomlens
+
+    dump = data_dir / "art_ahat_test-dump.hprof.gz"
+    with oomlens.open_heap(dump) as plain:
+        obfuscated = class_names(written(plain)[0])
+    with oomlens.open_heap(dump, mapping=data_dir / "art_ahat_test-dump.map") as heap:
+        assert heap.retrace["classes_renamed"] > 0
+        data, _ = written(heap)
+        check_against_heap(heap, data)  # every name is the one the retraced heap gives
+    retraced = {n for n in class_names(data) if "DumpedStuff$" in n}
+    assert retraced and not retraced & obfuscated

@@ -56,11 +56,36 @@ def blob_key(project_id: int, report_id: str) -> str:
 
 def write(heap, out: BinaryIO, max_nodes: int = MAX_NODES) -> dict:
     """Write ``heap``'s pruned dominator tree to ``out``; returns the header (what was kept)."""
+    rows, names, reachable, threshold = _pruned(heap, max_nodes)
+    text = [name.encode("utf-8", "surrogatepass") for name in names]
+    offsets = np.zeros(len(text) + 1, "<u8")
+    np.cumsum([len(t) for t in text], out=offsets[1:])
+    by_id = np.argsort(rows["id"][1:], kind="stable")  # row 0, the root, has no id
+    sections = {"rows": rows.tobytes(), "name_offsets": offsets.tobytes(),
+                "names": b"".join(text), "ids": rows["id"][1:][by_id].tobytes(),
+                "id_rows": (by_id + 1).astype("<u4").tobytes()}
+    header = {"reachable_bytes": reachable, "threshold_bytes": threshold,
+              "top_children": TOP_CHILDREN, "rows": len(rows), "names": len(names)}
+    at = 0
+    for name, data in sections.items():
+        header[f"{name}_at"] = at
+        at += _padded(len(data))
+    encoded = json.dumps(header).encode()
+    start = _data_start(len(encoded))
+    out.write(MAGIC + _LENGTH.pack(len(encoded)) + encoded + b"\0" * (_padded(start) - start))
+    for data in sections.values():
+        out.write(data + b"\0" * (_padded(len(data)) - len(data)))
+    return header
+
+
+def _pruned(heap, max_nodes: int) -> tuple[np.ndarray, list[str], int, int]:
+    """The kept nodes as ROW records (row 0: the virtual root), their class names, the
+    reachable bytes and the threshold used."""
     begin, children = heap.dominator_children  # CSR; the virtual root is slot n
     n = heap.object_count
     objects = heap.index.objects
     reachable = int(heap.dominator_tree.retained[children[begin[n]:begin[n + 1]]].sum())
-    # sizes indexed by object, with the virtual root appended as object n
+    # per object, with the virtual root appended as object n
     retained = np.append(heap.dominator_tree.retained, reachable)
     shallow = np.append(objects.shallow.astype(np.int64), 0)
     child_total = np.diff(begin)
@@ -68,46 +93,21 @@ def write(heap, out: BinaryIO, max_nodes: int = MAX_NODES) -> dict:
     big, threshold = _big_objects(retained[:n], child_total, reachable, max_nodes)
     parents = np.concatenate(([n], big)).astype(np.int64)
     kept, kept_parent = _kept_children(parents, begin, children, retained, threshold)
-    nodes = np.concatenate(([n], kept))  # row -> object (n: the virtual root)
+    nodes = np.concatenate(([n], kept))  # row -> object
 
     rows = np.zeros(len(nodes), ROW)
     rows["id"][1:] = objects.ids[kept]
     rows["retained"] = retained[nodes]
     rows["shallow"] = shallow[nodes]
-    parent_rows = _rows_of(parents[1:], kept)
-    parent_rows = np.concatenate(([ROOT], parent_rows))
+    parent_rows = np.concatenate(([ROOT], _rows_of(big, kept)))
     counts = np.bincount(kept_parent, minlength=len(parents))
-    kept_bytes = np.zeros(len(parents), np.int64)
-    np.add.at(kept_bytes, kept_parent, retained[kept])
     rows["child_count"][parent_rows] = counts
     rows["first_child"][parent_rows] = 1 + np.cumsum(counts) - counts
-    kept_child_bytes = np.zeros(len(nodes), np.int64)
-    kept_child_bytes[parent_rows] = kept_bytes
+    kept_bytes = np.zeros(len(nodes), np.int64)  # what each row's kept children retain
+    np.add.at(kept_bytes, parent_rows[kept_parent], retained[kept])
     rows["more_count"] = child_total[nodes] - rows["child_count"]
-    rows["more_bytes"] = rows["retained"] - rows["shallow"] - kept_child_bytes
-    names = _class_names(heap, kept, rows)
-
-    header = {"reachable_bytes": reachable, "threshold_bytes": int(threshold),
-              "top_children": TOP_CHILDREN, "rows": len(rows), "names": len(names)}
-    text = [name.encode("utf-8", "surrogatepass") for name in names]
-    offsets = np.zeros(len(text) + 1, "<u8")
-    np.cumsum([len(t) for t in text], out=offsets[1:])
-    order = np.argsort(rows["id"][1:], kind="stable")
-    sections = [("rows", rows.tobytes()), ("name_offsets", offsets.tobytes()),
-                ("names", b"".join(text)),
-                ("ids", rows["id"][1:][order].astype("<i8").tobytes()),
-                ("id_rows", (order + 1).astype("<u4").tobytes())]
-    at = 0
-    for name, data in sections:
-        header[f"{name}_at"] = at
-        at += _padded(len(data))
-    encoded = json.dumps(header).encode()
-    out.write(MAGIC + _LENGTH.pack(len(encoded)) + encoded)
-    out.write(b"\0" * (_padded(_data_start(len(encoded))) - _data_start(len(encoded))))
-    for _, data in sections:
-        out.write(data)
-        out.write(b"\0" * (_padded(len(data)) - len(data)))
-    return header
+    rows["more_bytes"] = rows["retained"] - rows["shallow"] - kept_bytes
+    return rows, _class_names(heap, kept, rows), reachable, threshold
 
 
 def _big_objects(retained: np.ndarray, child_total: np.ndarray, reachable: int,
