@@ -1,7 +1,7 @@
 """The overview and settings pages in headless Chromium against a real `oomlens serve` with real
 analysed uploads: the overview's numbers against the API, and every settings change made on the
 page checked through the API (keys, mappings, the ownership file, webhooks with a real
-receiver)."""
+receiver). Also the keys API over HTTP, and the overview's counting on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,16 +9,24 @@ import gzip
 import json
 import time
 from collections import Counter
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+import test_server_store
 from browser import ScriptErrors, launch, log_in, screenshot
 from conftest import DATA
+from oomlens.server.models import IGNORED, Issue, Project, Report
+from oomlens.server.web import overview
 from test_server_api import Server, upload, wait_done
 from test_server_webhooks import Receiver, verifies
 
-pytestmark = pytest.mark.browser
+# a fresh SQLite file or PostgreSQL database per test, with a project in it
+database = test_server_store.database
+project = test_server_store.project
+
 
 AHAT = DATA / "art_ahat_test-dump.hprof.gz"
 AHAT_MAP = DATA / "art_ahat_test-dump.map"
@@ -102,6 +110,7 @@ def all_reports(api: Api, **filters) -> list[dict]:
 # the overview (first: the mapping test below queues the R8 report again)
 
 
+@pytest.mark.browser
 def test_the_overview_counts_what_the_api_says(served, browser):
     server, keys = served["server"], served["keys"]
     api = Api(server, keys["read_key"])
@@ -172,6 +181,7 @@ def test_the_overview_counts_what_the_api_says(served, browser):
     page.context.close()
 
 
+@pytest.mark.browser
 def test_the_overview_reads_narrow_and_dark_and_shows_only_its_project(served, browser):
     page, errors = open_page(browser, served, served["other"]["read_key"], "/overview",
                              viewport={"width": 400, "height": 800}, color_scheme="dark")
@@ -194,6 +204,7 @@ def test_the_overview_reads_narrow_and_dark_and_shows_only_its_project(served, b
 # settings
 
 
+@pytest.mark.browser
 def test_a_key_created_on_the_page_works_until_revoked_there(served, browser):
     server, keys = served["server"], served["keys"]
     admin = Api(server, keys["admin_key"])
@@ -222,6 +233,7 @@ def test_a_key_created_on_the_page_works_until_revoked_there(served, browser):
     page.context.close()
 
 
+@pytest.mark.browser
 def test_revoking_the_sessions_own_key_logs_it_out_but_not_the_last_admin_key(served, browser):
     server, keys = served["server"], served["keys"]
     page, _ = open_page(browser, served, keys["admin_key"], "/settings")
@@ -249,6 +261,7 @@ def test_revoking_the_sessions_own_key_logs_it_out_but_not_the_last_admin_key(se
     page.context.close()
 
 
+@pytest.mark.browser
 def test_a_mapping_uploaded_on_the_page_is_the_apis_and_retraces_its_reports(served, browser):
     server, keys = served["server"], served["keys"]
     read = Api(server, keys["read_key"])
@@ -291,6 +304,7 @@ def test_a_mapping_uploaded_on_the_page_is_the_apis_and_retraces_its_reports(ser
     page.context.close()
 
 
+@pytest.mark.browser
 def test_the_ownership_file_saved_on_the_page_is_the_apis(served, browser):
     server, keys = served["server"], served["keys"]
     read = Api(server, keys["read_key"])
@@ -315,6 +329,7 @@ def test_the_ownership_file_saved_on_the_page_is_the_apis(served, browser):
     page.context.close()
 
 
+@pytest.mark.browser
 def test_a_webhook_added_on_the_page_gets_one_signed_test_event(served, browser):
     server, keys = served["server"], served["keys"]
     admin = Api(server, keys["admin_key"])
@@ -356,13 +371,17 @@ def test_a_webhook_added_on_the_page_gets_one_signed_test_event(served, browser)
     receiver.http.shutdown()
 
 
+@pytest.mark.browser
 def test_a_read_session_sees_no_forms_and_changes_need_admin_and_csrf(served, browser):
     server, keys = served["server"], served["keys"]
+    rules = "** @platform\n"
+    assert httpx.put(f"{server.url}/api/v1/ownership", content=rules, timeout=10,
+                     headers={"Authorization": f"Bearer {keys['admin_key']}"}).status_code == 200
     page, errors = open_page(browser, served, keys["read_key"], "/settings")
     assert page.locator("main form").count() == 0
     assert page.locator("#key-list tr[data-key]").count() >= 3  # the keys, without buttons
     assert "admin keys only" in page.text_content("#webhooks")
-    assert page.text_content("#ownership-file").startswith("# teams")
+    assert page.text_content("pre#ownership-file") == rules  # to read, not to edit
     csrf_less = page.request.post(f"{server.url}/settings/keys", form={"kind": "read"})
     assert csrf_less.status == 403
     page.context.close()
@@ -378,6 +397,7 @@ def test_a_read_session_sees_no_forms_and_changes_need_admin_and_csrf(served, br
     page.context.close()
 
 
+@pytest.mark.browser
 def test_settings_by_keyboard_narrow_and_dark(served, browser):
     server, keys = served["server"], served["keys"]
     page, errors = open_page(browser, served, keys["admin_key"], "/settings",
@@ -399,3 +419,90 @@ def test_settings_by_keyboard_narrow_and_dark(served, browser):
     screenshot(page, "settings-400-dark")
     assert errors.messages == []
     page.context.close()
+
+
+# the keys API, and the overview's SQL
+
+
+def test_the_keys_api_makes_lists_and_revokes_keys_for_an_admin_only(served):
+    server, keys, other = served["server"], served["keys"], served["other"]
+    url = f"{server.url}/api/v1/keys"
+
+    def call(method: str, key: str, path: str = "", **body):
+        return httpx.request(method, url + path, headers={"Authorization": f"Bearer {key}"},
+                             timeout=10, **({"json": body} if body else {}))
+
+    made = call("POST", keys["admin_key"], kind="ingest")
+    assert made.status_code == 201 and made.json()["key"].startswith(made.json()["prefix"])
+    assert made.json()["kind"] == "ingest" and made.json()["revoked_at"] is None
+    listed = call("GET", keys["admin_key"]).json()
+    assert made.json()["id"] in [k["id"] for k in listed]
+    assert all("key" not in k and "digest" not in k for k in listed)
+    assert upload(server, made.json()["key"], path=DATA / "art_ahat_test-dump.hprof.gz",
+                  idem="new-key").status_code == 202  # the new ingest key uploads
+    for key in (keys["read_key"], keys["ingest_key"]):  # not an admin: no keys
+        assert call("GET", key).status_code == 403
+        assert call("POST", key, kind="read").status_code == 403
+    assert call("POST", keys["admin_key"], kind="root").status_code == 422
+    assert call("DELETE", other["admin_key"], f"/{made.json()['id']}").status_code == 404
+    assert call("DELETE", keys["admin_key"], f"/{made.json()['id']}").status_code == 204
+    assert call("DELETE", keys["admin_key"], f"/{made.json()['id']}").status_code == 404
+    assert upload(server, made.json()["key"], idem="revoked").status_code == 401
+    mappings = httpx.get(f"{server.url}/api/v1/mappings", timeout=10,
+                         headers={"Authorization": f"Bearer {keys['ingest_key']}"})
+    assert mappings.status_code == 403
+
+
+def test_the_overview_counts_utc_days_and_only_its_project_on_sqlite_and_postgresql(database,
+                                                                                     project):
+    """Reports at 23:30 and 00:30 UTC fall on two days even when the database session's zone
+    is Tokyo's; reports without a cause (not analysed), too old, or of another project are not
+    counted."""
+    today = date(2026, 3, 10)
+    at = lambda day, hh, mm: datetime(2026, 3, day, hh, mm, tzinfo=UTC)  # noqa: E731
+    tokyo = timezone(timedelta(hours=9))
+    with database() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("SET TIME ZONE 'Asia/Tokyo'"))
+        stranger = Project(slug="stranger", name="Stranger", created_at=at(1, 0, 0))
+        s.add(stranger)
+        s.flush()
+        rows = [("a", project.id, at(9, 23, 30), "heap-exhausted", "done", ""),
+                ("b", project.id, at(10, 0, 30).astimezone(tokyo), "heap-exhausted", "done", ""),
+                ("c", project.id, at(10, 12, 0), "thread-limit", "done", ""),
+                ("d", project.id, at(10, 13, 0), "", "queued", ""),
+                ("e", project.id, at(10, 14, 0), "", "failed", "not an HPROF"),
+                ("f", project.id, at(10, 15, 0), "", "dead", "gave up after 3 attempts"),
+                ("g", project.id, at(1, 12, 0), "thread-limit", "done", ""),  # before the window
+                ("h", stranger.id, at(10, 12, 0), "thread-limit", "done", "")]
+        for name, owner, when, cause, status, error in rows:
+            s.add(Report(id=name, project_id=owner, idempotency_key=name, status=status,
+                         received_at=when, oom_cause=cause, error=error, dump_key=name,
+                         dump_bytes=1, dump_format="hprof"))
+        s.commit()
+        chart = overview.causes_per_day(s, project.id, days=3, today=today)
+        assert chart.days == ["2026-03-08", "2026-03-09", "2026-03-10"]
+        assert chart.counts == {"heap-exhausted": [0, 1, 1], "thread-limit": [0, 0, 1]}
+        assert chart.rows == [("2026-03-10", [1, 1], 2), ("2026-03-09", [1, 0], 1)]
+        assert overview.job_states(s, project.id) == \
+            {"queued": 1, "running": 0, "done": 4, "failed": 1, "dead": 1}
+        assert [(r.id, r.error) for r in overview.problem_reports(s, project.id)] == \
+            [("f", "gave up after 3 attempts"), ("e", "not an HPROF")]
+        # top issues by the counts kept on their rows, ignored ones left out
+        for name, reports, retained, status, regressed in (
+                ("few-big", 1, 900, "open", at(8, 0, 0)), ("many-small", 3, 30, "open", None),
+                ("ignored", 9, 9000, IGNORED, None), ("middle", 2, 500, "open", at(9, 0, 0))):
+            s.add(Issue(project_id=project.id, kind="leak", signature=name, title=name,
+                        first_seen=at(1, 0, 0), last_seen=at(10, 0, 0), regressed_at=regressed,
+                        representative_report_id="a", representative_bytes=1,
+                        representative="{}", reports=reports, total_retained_bytes=retained,
+                        status=status))
+        s.commit()
+        assert [i.title for i in overview.top_issues(s, project.id, "reports")] == \
+            ["many-small", "middle", "few-big"]
+        assert [i.title for i in overview.top_issues(s, project.id, "retained")] == \
+            ["few-big", "middle", "many-small"]
+        assert [i.title for i in overview.newest_regressions(s, project.id)] == \
+            ["middle", "few-big"]
+        assert overview.causes_per_day(s, stranger.id, days=3, today=today).counts == \
+            {"thread-limit": [0, 0, 1]}
