@@ -50,7 +50,7 @@ def digest(secret: str) -> str:
 
 def create_key(session: Session, project: Project, kind: str) -> NewKey:
     if kind not in KINDS:
-        raise ValueError(f"unknown key kind {kind!r}")
+        raise ValueError(f"kind: one of {', '.join(KINDS)} (not {kind!r})")
     secret = f"oomlens_{kind}_{secrets.token_urlsafe(32)}"
     key = ApiKey(project_id=project.id, kind=kind, prefix=secret[:PREFIX_CHARS],
                  digest=digest(secret), created_at=datetime.now(UTC))

@@ -85,10 +85,10 @@ def settings_page(v: Viewer = Depends(viewer), s: Session = Depends(db_session))
 @router.post("/settings/keys")
 def create_key(kind: Annotated[str, Form()] = "", v: Viewer = Depends(admin_form),
                s: Session = Depends(db_session)):
-    if kind not in keys.KINDS:
-        return _settings(s, v, Notice("keys", f"kind: one of {', '.join(keys.KINDS)}", True),
-                         422)
-    made = keys.create_key(s, s.get(Project, v.project_id), kind)
+    try:
+        made = keys.create_key(s, s.get(Project, v.project_id), kind)
+    except ValueError as exc:
+        return _settings(s, v, Notice("keys", str(exc), True), 422)
     s.commit()
     return _settings(s, v, Notice("keys", f"New {kind} key: copy it now. Only its SHA-256 is "
                                   "kept, so it cannot be shown again.", secret=made.secret), 201)
