@@ -299,3 +299,15 @@ def test_a_mapping_retraces_its_version_reports_analysed_before_it_came(server):
     retraced = doc.json()
     assert retraced["retrace"] == {**expected["retrace"], "mapping": "mapping of version r8"}
     assert retraced["histogram"] == expected["histogram"]
+
+
+def test_a_failed_reports_reason_names_the_upload_not_the_servers_files(server, tmp_path):
+    keys = server.create_project("app")
+    server.start()
+    bad = tmp_path / "bad.hprof"
+    bad.write_bytes(b"JAVA PROFILE 1.0.2\0" + (9).to_bytes(4, "big") + bytes(8))  # id size 9
+    report_id = upload(server, keys["ingest_key"], path=bad).json()["id"]
+    state = wait_done(server, keys["read_key"], report_id)
+    assert state["status"] == "failed"
+    assert state["error"].startswith("the uploaded dump: "), state["error"]
+    assert "oomlens-job-" not in state["error"] and "/tmp" not in state["error"]

@@ -21,6 +21,7 @@ from oomlens.server.models import Report
 from oomlens.server.notify import outbox
 from oomlens.server.settings import ServerSettings
 from oomlens.server.storage import BlobStore, StorageError
+from oomlens.server.workdir import without_paths
 
 
 
@@ -66,14 +67,16 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
                 return "missing"
             store = BlobStore(settings.storage_url)
             work = Path(tempfile.mkdtemp(prefix="oomlens-job-"))
+            plain = work / "dump.hprof"
+            names = {plain: "the uploaded dump",
+                     work / "mapping.txt": f"the mapping of version {report.app_version}"}
             try:
-                plain = work / "dump.hprof"
                 with store.open(report.dump_key) as source:
                     try:
                         decompressed_copy(source, report.dump_format, plain,
                                           settings.max_hprof_bytes)
                     except OomlensError as exc:
-                        jobs.fail(session, report_id, str(exc))
+                        jobs.fail(session, report_id, without_paths(str(exc), work, names))
                         return "failed"
                 mapping = mappings.mapping_for(session, report)
                 mapping_path = None
@@ -92,7 +95,7 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
                 except StorageError:
                     raise  # the store is down: retried later, not a verdict on the dump
                 except OomlensError as exc:
-                    jobs.fail(session, report_id, str(exc))
+                    jobs.fail(session, report_id, without_paths(str(exc), work, names))
                     return "failed"
             finally:
                 shutil.rmtree(work, ignore_errors=True)

@@ -13,7 +13,6 @@ deletes its input as soon as the next one has its output, so the folder holds at
 from __future__ import annotations
 
 import gzip
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from oomlens.retrace.mapping import load_mapping
 from oomlens.server.analysis import decompressed_copy
 from oomlens.server.models import AppMapping, Report
 from oomlens.server.storage import BlobStore, StorageError
+from oomlens.server.workdir import without_paths
 
 # A person is waiting for the file: level 1 compresses HPROF three times faster than the
 # default 6, for a file about an eighth larger.
@@ -78,17 +78,10 @@ def restored_dump(store: BlobStore, report: Report, mapping: AppMapping | None,
         raise  # the store is down: a 503, not a verdict on the dump
     except OomlensError as exc:
         shutil.rmtree(work, ignore_errors=True)
-        raise NotRestorable(_without_paths(str(exc), work, names)) from None
+        raise NotRestorable(without_paths(str(exc), work, names)) from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-
-
-def _without_paths(message: str, work: Path, names: dict[Path, str]) -> str:
-    """The server's temporary paths are nobody's business: say what the file was instead."""
-    for path, name in names.items():
-        message = message.replace(str(path), name)
-    return re.sub(re.escape(str(work)) + r"[^\s:,]*", "the dump", message)
 
 
 def _step(source: Path, target: Path, make) -> Path:
