@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8270
 
-.PHONY: run test system-deps bench bench-analyze bench-strip bench-upload clean
+.PHONY: run test system-deps bench bench-analyze bench-strip bench-upload bench-issues clean
 
 $(STAMP): pyproject.toml setup.py src/oomlens/hprof/*.c src/oomlens/hprof/*.h
 	PYTHON=$(PYTHON) scripts/install-system-deps.sh build
@@ -39,6 +39,10 @@ bench-strip: $(STAMP)
 bench-upload: $(STAMP)
 	scripts/start-services.sh
 	$(BIN)/python bench/upload_load.py
+
+bench-issues: $(STAMP)
+	scripts/start-services.sh
+	$(BIN)/python bench/issues_page.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

@@ -10,6 +10,7 @@ down to a whole byte (``int(statistics.median(sizes))``); for an odd number, the
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,10 +19,11 @@ from alembic.config import Config
 from sqlalchemy import select
 
 from services import NO_POSTGRES, drop_postgres, postgres_url
-from oomlens.server import aggregate, db, issues_view
+from oomlens.server import aggregate, db, issues_view, trends
 from oomlens.server.models import DONE, Issue, IssueReport, Project, Report
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+FIRST_DAY, TREND_DAYS = T0.date() - timedelta(days=1), 4  # the reports come over 2 days
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -59,15 +61,17 @@ def add_report(s, project: Project, name: str, version: str, device: str, hours:
 
 
 def expected_numbers(s, issue_id: int) -> dict:
-    """What the issue's row must say, from its issue_reports rows, in Python."""
+    """What the issue's row (and its days) must say, from its issue_reports rows, in Python."""
     rows = s.scalars(select(IssueReport).where(IssueReport.issue_id == issue_id)).all()
     sizes = [r.retained_bytes for r in rows]
+    per_day = Counter(naive_utc(r.seen_at).date() for r in rows)
     return {"reports": len(rows), "devices": len({r.device_model for r in rows}),
             "total_retained_bytes": sum(sizes),
             "median_retained_bytes": int(statistics.median(sizes)),
             "versions": sorted({r.app_version for r in rows}, key=aggregate.version_key),
             "first_seen": naive_utc(min(r.seen_at for r in rows)),
-            "last_seen": naive_utc(max(r.seen_at for r in rows))}
+            "last_seen": naive_utc(max(r.seen_at for r in rows)),
+            "trend": [per_day[FIRST_DAY + timedelta(days=n)] for n in range(TREND_DAYS)]}
 
 
 def naive_utc(t: datetime) -> datetime:
@@ -75,25 +79,28 @@ def naive_utc(t: datetime) -> datetime:
     return t if t.tzinfo is None else t.astimezone(UTC).replace(tzinfo=None)
 
 
-def listed_numbers(issue: dict) -> dict:
+def listed_numbers(s, issue: dict) -> dict:
     shown = {k: issue[k] for k in ("reports", "devices", "total_retained_bytes",
                                     "median_retained_bytes", "versions")}
+    trend = trends.reports_per_day(s, [issue["id"]], TREND_DAYS,
+                                   today=FIRST_DAY + timedelta(days=TREND_DAYS - 1))
     return {**shown, "first_seen": naive_utc(issue["first_seen"]),
-            "last_seen": naive_utc(issue["last_seen"])}
+            "last_seen": naive_utc(issue["last_seen"]),
+            "trend": trend[issue["id"]]["reports_per_day"]}
 
 
 def assert_exact(s, project: Project) -> list[dict]:
     issues = issues_view.list_issues(s, project.id)
     assert issues
     for issue in issues:
-        assert listed_numbers(issue) == expected_numbers(s, issue["id"]), issue["title"]
+        assert listed_numbers(s, issue) == expected_numbers(s, issue["id"]), issue["title"]
     return issues
 
 
 @pytest.fixture
 def folded(database):
     """Issue A: 4 reports of 100, 200, 301 and 1000 bytes (3 devices, versions 1.9, 1.10,
-    2.0); issue B: 1 report; C: 3 reports; folded one report at a time."""
+    2.0); issue B: 1 report; C: 3 reports; folded one report at a time, 8 hours apart."""
     _, sessions = database
     with sessions() as s:
         project = Project(slug="app", name="App", created_at=T0)
@@ -104,7 +111,8 @@ def folded(database):
                 ("r3", "2.0", "Galaxy S9", [leak("A", 301), leak("B", 5000, "com.x.Big")]),
                 ("r4", "1.10", "Moto G", [leak("A", 200), leak("C", 8)])]
         for n, (name, version, device, leaks) in enumerate(plan):
-            aggregate.fold(s, add_report(s, project, name, version, device, n), document(*leaks))
+            aggregate.fold(s, add_report(s, project, name, version, device, 8 * n),
+                           document(*leaks))
             s.commit()
         return sessions, project
 
@@ -121,13 +129,15 @@ def test_folds_keep_every_number_exact_and_the_median_of_an_even_count_rounds_do
         assert (a["reports"], a["devices"], a["total_retained_bytes"]) == (4, 3, 1601)
         assert a["median_retained_bytes"] == 250  # (200 + 301) // 2
         assert a["versions"] == ["1.9", "1.10", "2.0"]  # by number, not as text
+        assert listed_numbers(s, a)["trend"] == [0, 2, 2, 0]  # reports per UTC day
         assert (issues["C"]["median_retained_bytes"], issues["B"]["reports"]) == (8, 1)
         # a fifth report: an odd count's median is its middle size
-        aggregate.fold(s, add_report(s, project, "r5", "2.0", "Pixel 7", 10),
+        aggregate.fold(s, add_report(s, project, "r5", "2.0", "Pixel 7", 40),
                        document(leak("A", 250_000)))
         s.commit()
         a = by_signature(assert_exact(s, project))["A"]
         assert (a["reports"], a["median_retained_bytes"]) == (5, 301)
+        assert listed_numbers(s, a)["trend"] == [0, 2, 2, 1]
 
 
 def test_a_refold_takes_the_report_back_from_what_it_counted_for(folded):
@@ -146,28 +156,28 @@ def test_a_refold_takes_the_report_back_from_what_it_counted_for(folded):
         s.commit()
         issues = by_signature(assert_exact(s, project))
         assert set(issues) == {"A", "C", "D"}
-        assert naive_utc(issues["D"]["first_seen"]) == naive_utc(T0 + timedelta(hours=2))
+        assert naive_utc(issues["D"]["first_seen"]) == naive_utc(T0 + timedelta(hours=16))
         # r1 leaves A altogether: one report fewer, and A's first sighting is r2's now
         aggregate.refold(s, s.get(Report, "r1"), document(leak("C", 7)))
         s.commit()
         a = by_signature(assert_exact(s, project))["A"]
         assert (a["reports"], a["versions"], a["median_retained_bytes"]) == \
             (3, ["1.10", "2.0"], 200)
-        assert naive_utc(a["first_seen"]) == naive_utc(T0 + timedelta(hours=1))
+        assert naive_utc(a["first_seen"]) == naive_utc(T0 + timedelta(hours=8))
 
 
 def test_the_migration_fills_the_numbers_from_the_rows_already_there(folded, database):
     url, _ = database
     sessions, project = folded
     with sessions() as s:
-        before = [listed_numbers(i) for i in issues_view.list_issues(s, project.id)]
+        before = [listed_numbers(s, i) for i in issues_view.list_issues(s, project.id)]
     config = Config()
     config.set_main_option("script_location", str(db.MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url)
     command.downgrade(config, "0007")  # the columns go, the issue_reports rows stay
     db.upgrade(url)
     with sessions() as s:
-        assert [listed_numbers(i) for i in assert_exact(s, project)] == before
+        assert [listed_numbers(s, i) for i in assert_exact(s, project)] == before
 
 
 def test_the_list_filters_sorts_and_pages_in_the_database(folded):
@@ -198,6 +208,9 @@ def test_the_list_filters_sorts_and_pages_in_the_database(folded):
         assert {i["title"] for i in issues_view.list_issues(s, project.id, owner="-",
                                                             q="BIG B")} == {"big b-c", "big B d"}
         assert issues_view.count_issues(s, project.id, q="com.x.big") == 1
+        # what the page's filter lists offer
+        assert issues_view.known_versions(s, project.id) == ["2.0", "1.10", "1.9"]
+        assert issues_view.known_owners(s, project.id) == ["@team"]
 
 
 def sort_key(sort: str):

@@ -124,13 +124,9 @@ def refold(session: Session, report: Report, document: dict) -> Folded:
                                  .where(IssueReport.report_id == report.id)))
     session.execute(delete(IssueReport).where(IssueReport.report_id == report.id))
     folded = _add_findings(session, report, document)
-    left = before - set(folded.issue_ids)
-    for issue_id in sorted(left):
-        if session.scalar(select(IssueReport.report_id)
-                          .where(IssueReport.issue_id == issue_id).limit(1)) is None:
-            session.execute(delete(Issue).where(Issue.id == issue_id))
-            left.discard(issue_id)
-    recompute(session, left | set(folded.issue_ids))
+    recompute(session, before | set(folded.issue_ids))
+    session.execute(delete(Issue).where(Issue.id.in_(before - set(folded.issue_ids)),
+                                        Issue.reports == 0))
     return folded
 
 

@@ -1,5 +1,6 @@
 """What an issue's reports add up to, kept on the issue's row: reports, distinct devices, total
-and median retained bytes, app versions, first and last seen.
+and median retained bytes, app versions, first and last seen; and its reports per UTC day (the
+``issue_days`` rows that sparklines read).
 
 Lists of ten thousand issues filter, sort and page in SQL only if these numbers are columns; so
 folding a report recomputes them for the issues it touched, in the same transaction, from
@@ -9,9 +10,11 @@ back (``aggregate.refold``).
 
 The median is exact: the mean of the two middle sizes, rounded down to a whole byte, for an even
 number of reports (the middle one for an odd number), as ``int(statistics.median(sizes))``. The
-database numbers each issue's sizes in order with a window function that reads the ``issue_id,
-retained_bytes`` index in its order (SQLite's plan has no sort step), and keeps the one or two
-middle rows: O(reports of the touched issues) index entries read per fold, as for the counts.
+database numbers each issue's sizes in order with a window function that reads the index on
+``issue_id, retained_bytes, ...`` in its order (SQLite's plan has no sort step), and keeps the
+one or two middle rows. Every query here reads that one index, which holds all the columns they
+need: a fold costs O(reports of the issues it touched) index entries, ~25,000 for the busiest
+issue of the benchmark (bench/issues_page.py prints the time).
 """
 
 from __future__ import annotations
@@ -20,18 +23,20 @@ import json
 from collections import defaultdict
 from collections.abc import Collection, Iterator
 
-from sqlalchemy import distinct, func, select, update
+from sqlalchemy import delete, distinct, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from oomlens.server.models import Issue, IssueReport
+from oomlens.server.models import Issue, IssueDay, IssueReport
+from oomlens.server.trends import utc_day
 
 CHUNK = 500  # issue ids per IN (...), under every database's limit on parameters
 
 
 def recompute(session: Session, issue_ids: Collection[int]) -> None:
     """Set the aggregates of ``issue_ids`` from their ``issue_reports`` rows (no commit).
-    Issues without any row get zeros; the caller deletes those it no longer wants."""
+    Issues without any row get zeros and no day; the caller deletes those it no longer wants."""
     for chunk in _chunks(sorted(set(issue_ids))):
+        _replace_days(session, chunk)
         totals = _totals(session, chunk)
         medians = _medians(session, chunk)
         versions = _versions(session, chunk)
@@ -86,6 +91,15 @@ def _versions(session: Session, ids: list[int]) -> dict[int, list[str]]:
     for issue_id, version in session.execute(query):
         found[issue_id].append(version)
     return {issue_id: sorted(listed) for issue_id, listed in found.items()}
+
+
+def _replace_days(session: Session, ids: list[int]) -> None:
+    session.execute(delete(IssueDay).where(IssueDay.issue_id.in_(ids)))
+    day = utc_day(IssueReport.seen_at)
+    session.execute(insert(IssueDay).from_select(
+        ["issue_id", "day", "reports"],
+        select(IssueReport.issue_id, day, func.count()).where(IssueReport.issue_id.in_(ids))
+        .group_by(IssueReport.issue_id, day)))
 
 
 def _write(session: Session, rows: list[dict]) -> None:

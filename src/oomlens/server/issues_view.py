@@ -16,7 +16,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from oomlens.server.aggregate import version_key
 from oomlens.server.issue_breakdown import breakdown
 from oomlens.server.issue_owners import owned_by
-from oomlens.server.models import Issue, IssueReport
+from oomlens.server.models import Issue, IssueReport, Report
 from oomlens.server.reports_view import utc
 from oomlens.server.trends import reports_per_day
 
@@ -113,6 +113,28 @@ def count_issues(session: Session, project_id: int, **filters) -> int:
     """How many issues ``list_issues`` lists with the same filters, unpaged."""
     return session.scalar(select(func.count()).select_from(Issue)
                           .where(*matching(project_id, **filters)))
+
+
+def known_versions(session: Session, project_id: int) -> list[str]:
+    """The app versions the project's reports came from, newest first. A loose index scan of
+    ``reports (project_id, app_version)``: each step asks the index for the next version up,
+    so twenty versions cost twenty probes whether there are a hundred reports or a million."""
+    def after(previous) -> ColumnElement:
+        return (select(func.min(Report.app_version))
+                .where(Report.project_id == project_id, Report.app_version > previous)
+                .scalar_subquery())
+
+    found = select(after("").label("version")).cte("versions", recursive=True)
+    found = found.union_all(select(after(found.c.version)).where(found.c.version.is_not(None)))
+    versions = session.scalars(select(found.c.version).where(found.c.version.is_not(None)))
+    return sorted(versions, key=version_key, reverse=True)
+
+
+def known_owners(session: Session, project_id: int) -> list[str]:
+    """Every owner an issue of the project names (a rule may name several), A to Z."""
+    fields = session.scalars(select(Issue.owner).distinct()  # the (project_id, owner) index
+                             .where(Issue.project_id == project_id, Issue.owner != ""))
+    return sorted({owner for field in fields for owner in field.split()}, key=str.casefold)
 
 
 def _order(sort: str | None, descending: bool) -> list:

@@ -9,9 +9,9 @@ lease. A runner that dies leaves a lease that expires, so the job is claimed aga
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, DateTime, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (BigInteger, Date, DateTime, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -56,7 +56,8 @@ class ApiKey(Base):
 class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (UniqueConstraint("project_id", "idempotency_key"),
-                      Index("ix_reports_queue", "status", "lease_until"))
+                      Index("ix_reports_queue", "status", "lease_until"),
+                      Index("ix_reports_project_version", "project_id", "app_version"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -104,7 +105,8 @@ class Issue(Base):
 
     __tablename__ = "issues"
     __table_args__ = (UniqueConstraint("project_id", "kind", "signature"),
-                      Index("ix_issues_project_last_seen", "project_id", "last_seen"))
+                      Index("ix_issues_project_last_seen", "project_id", "last_seen"),
+                      Index("ix_issues_project_owner", "project_id", "owner"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
@@ -137,8 +139,9 @@ class Issue(Base):
 class IssueReport(Base):
     __tablename__ = "issue_reports"
     __table_args__ = (Index("ix_issue_reports_report", "report_id"),
-                      Index("ix_issue_reports_issue_seen", "issue_id", "seen_at"),
-                      Index("ix_issue_reports_issue_retained", "issue_id", "retained_bytes"),
+                      # every column the issue's aggregates read, its sizes in order (median)
+                      Index("ix_issue_reports_aggregates", "issue_id", "retained_bytes",
+                            "device_model", "app_version", "seen_at"),
                       Index("ix_issue_reports_version", "app_version", "issue_id"))
 
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"), primary_key=True)
@@ -147,6 +150,17 @@ class IssueReport(Base):
     app_version: Mapped[str] = mapped_column(String(100))
     device_model: Mapped[str] = mapped_column(String(200))
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class IssueDay(Base):
+    """An issue's reports per UTC day, for sparklines: kept with the issue's aggregates, so a
+    trend reads a row per day rather than a row per report."""
+
+    __tablename__ = "issue_days"
+
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    reports: Mapped[int] = mapped_column(Integer)
 
 
 class AppMapping(Base):

@@ -1,10 +1,12 @@
 """Reports per day, for the sparklines next to each issue.
 
-The counting is one ``GROUP BY`` over ``issue_reports`` (issue, UTC day of the report's arrival),
-so an issue seen a million times costs the database a scan of an index range, not the API a
-million rows. Days are UTC days on every database: SQLite keeps the UTC wall time as text (its
-``date()`` is the day), PostgreSQL keeps an instant, which is turned to UTC before the cast (its
-own ``date()`` would use the connection's time zone).
+The counts are the ``issue_days`` rows (issue, UTC day of the report's arrival, reports), which
+folding keeps with the issue's other aggregates (``issue_aggregates``, one ``GROUP BY`` over the
+issue's ``issue_reports``): a trend reads at most one row per day, so an issue seen a million
+times costs a page of sparklines no more than one seen once. Days are UTC days on every
+database: SQLite keeps the UTC wall time as text (its ``date()`` is the day), PostgreSQL keeps an
+instant, which is turned to UTC before the cast (its own ``date()`` would use the connection's
+time zone).
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Date, func, select
+from sqlalchemy import Date, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 
-from oomlens.server.models import IssueReport
+from oomlens.server.models import IssueDay
 
 MAX_DAYS = 365
 
@@ -49,15 +51,13 @@ def reports_per_day(session: Session, issue_ids: Collection[int], days: int,
                     today: date | None = None) -> dict[int, dict]:
     """For each issue: ``{"from": first day, "to": today, "reports_per_day": [n, ...]}``, one
     count per day, oldest first, days without reports as 0."""
-    first, start = window(days, today)
+    first, _ = window(days, today)
     trends = {i: [0] * days for i in issue_ids}
     if issue_ids:
-        day = utc_day(IssueReport.seen_at)
-        query = (select(IssueReport.issue_id, day, func.count())
-                 .where(IssueReport.issue_id.in_(trends), IssueReport.seen_at >= start)
-                 .group_by(IssueReport.issue_id, day))
+        query = (select(IssueDay.issue_id, IssueDay.day, IssueDay.reports)
+                 .where(IssueDay.issue_id.in_(trends), IssueDay.day >= first))
         for issue_id, when, count in session.execute(query):
-            offset = (date.fromisoformat(str(when)[:10]) - first).days
+            offset = (when - first).days
             if 0 <= offset < days:  # a report stamped in the future (clock skew) is left out
                 trends[issue_id][offset] = count
     last = (first + timedelta(days=days - 1)).isoformat()

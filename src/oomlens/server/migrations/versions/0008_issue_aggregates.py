@@ -1,6 +1,7 @@
 """issues: reports, devices, total and median retained bytes, versions kept on the row (so the
-issue list filters, sorts and pages in SQL), filled from the issue_reports rows already there;
-issue_reports: indexes for trends, medians and the version filter
+issue list filters, sorts and pages in SQL); issue_days: reports per issue and UTC day (so
+sparklines read a row per day); both filled from the issue_reports rows already there; indexes
+for the aggregates, the version filter, the versions and owners a project has
 
 Revision ID: 0008
 Revises: 0007
@@ -44,6 +45,10 @@ WHERE position IN ((n + 1) / 2, (n + 2) / 2)
 GROUP BY issue_id
 """
 VERSIONS = "SELECT DISTINCT issue_id, app_version FROM issue_reports"
+# the UTC day of a report: SQLite keeps UTC wall times as text, PostgreSQL instants
+UTC_DAY = {"sqlite": "date(seen_at)", "postgresql": "CAST(timezone('UTC', seen_at) AS DATE)"}
+DAYS = ("INSERT INTO issue_days (issue_id, day, reports) SELECT issue_id, {day}, count(*) "
+        "FROM issue_reports GROUP BY issue_id, {day}")
 
 
 def upgrade() -> None:
@@ -53,15 +58,24 @@ def upgrade() -> None:
         for name in ("total_retained_bytes", "median_retained_bytes"):
             table.add_column(sa.Column(name, sa.BigInteger, nullable=False, server_default="0"))
         table.add_column(sa.Column("versions", sa.Text, nullable=False, server_default="[]"))
-    op.create_index("ix_issue_reports_issue_seen", "issue_reports", ["issue_id", "seen_at"])
-    op.create_index("ix_issue_reports_issue_retained", "issue_reports",
-                    ["issue_id", "retained_bytes"])
+    op.create_table(
+        "issue_days",
+        sa.Column("issue_id", sa.Integer, sa.ForeignKey("issues.id"), primary_key=True),
+        sa.Column("day", sa.Date, primary_key=True),
+        sa.Column("reports", sa.Integer, nullable=False),
+    )
+    op.create_index("ix_issue_reports_aggregates", "issue_reports",
+                    ["issue_id", "retained_bytes", "device_model", "app_version", "seen_at"])
     op.create_index("ix_issue_reports_version", "issue_reports", ["app_version", "issue_id"])
+    op.create_index("ix_reports_project_version", "reports", ["project_id", "app_version"])
+    op.create_index("ix_issues_project_owner", "issues", ["project_id", "owner"])
     _backfill(op.get_bind())
 
 
 def _backfill(connection) -> None:
     connection.execute(sa.text(COUNTS))
+    day = UTC_DAY[connection.dialect.name]
+    connection.execute(sa.text(DAYS.format(day=day)))
     medians = [{"id": issue_id, "median": median}
                for issue_id, median in connection.execute(sa.text(MEDIANS))]
     if medians:
@@ -78,9 +92,11 @@ def _backfill(connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_issues_project_owner", "issues")
+    op.drop_index("ix_reports_project_version", "reports")
     op.drop_index("ix_issue_reports_version", "issue_reports")
-    op.drop_index("ix_issue_reports_issue_retained", "issue_reports")
-    op.drop_index("ix_issue_reports_issue_seen", "issue_reports")
+    op.drop_index("ix_issue_reports_aggregates", "issue_reports")
+    op.drop_table("issue_days")
     # ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later): a batch copy of the table would
     # have to drop it, which issue_reports' foreign key refuses
     for name in ("versions", "median_retained_bytes", "total_retained_bytes", "version_count",
