@@ -135,7 +135,7 @@ def generate(url: str, n_issues: int, n_reports: int, seed: int = 6) -> tuple[st
                            "owner": "" if rng.random() < 0.3 else rng.choice(TEAMS),
                            "first_seen": start, "last_seen": start,
                            "representative_report_id": "r0000000", "representative_bytes": 0,
-                           "representative": json.dumps({"class": cls})})
+                           "representative": _representative(rng, kind, cls)})
         _insert(s, Issue, issues)
         links = _links(rng, n_issues, n_reports)
         typical = [rng.lognormvariate(14, 1.5) for _ in range(n_issues)]  # bytes, per issue
@@ -161,6 +161,16 @@ def generate(url: str, n_issues: int, n_reports: int, seed: int = 6) -> tuple[st
         made["median_reports_per_issue"] = counts[len(counts) // 2]
     engine.dispose()
     return read_key, made
+
+
+def _representative(rng: random.Random, kind: str, cls: str) -> str:
+    """A finding of the size the analysis stores: a leak's trace of a dozen holders (~3 KB)."""
+    nodes = [{"class": _class_name(rng, rng.randrange(10_000)), "field": f"m{name}",
+              "leaking": "UNKNOWN", "reason": "not an Activity nor a View", "app": True,
+              "retained_bytes": rng.randrange(1 << 20)}
+             for name in ("Listener", "Callback", "Cache", "Context") * 3]
+    return json.dumps({"class": cls, "kind": kind, "traces": [{"root": "static field",
+                                                              "nodes": nodes}]})
 
 
 def _insert(s, model, rows: list[dict], batch: int = 5000) -> None:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.expression import FunctionElement
 
 from oomlens.server.aggregate import version_key
@@ -103,6 +103,9 @@ def list_issues(session: Session, project_id: int, kind: str | None = None,
     all) after the first ``offset``; each with its trend over the last ``days``."""
     query = (select(Issue).where(*matching(project_id, kind, status, version, owner, since,
                                            until, q))
+             # the representative finding (kilobytes of trace) is not listed: leaving it out
+             # keeps it out of the sort of every matching row
+             .options(defer(Issue.representative))
              .order_by(*_order(sort, descending)).offset(offset or None).limit(limit))
     issues = session.scalars(query).all()
     trends = reports_per_day(session, [i.id for i in issues], days)

@@ -106,7 +106,10 @@ class Issue(Base):
     __tablename__ = "issues"
     __table_args__ = (UniqueConstraint("project_id", "kind", "signature"),
                       Index("ix_issues_project_last_seen", "project_id", "last_seen"),
-                      Index("ix_issues_project_owner", "project_id", "owner"))
+                      Index("ix_issues_project_owner", "project_id", "owner"),
+                      # the issue list's default order: most reports first, then most bytes
+                      Index("ix_issues_project_reports", "project_id", "reports",
+                            "total_retained_bytes"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))

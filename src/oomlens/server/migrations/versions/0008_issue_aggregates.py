@@ -1,7 +1,7 @@
 """issues: reports, devices, total and median retained bytes, versions kept on the row (so the
 issue list filters, sorts and pages in SQL); issue_days: reports per issue and UTC day (so
 sparklines read a row per day); both filled from the issue_reports rows already there; indexes
-for the aggregates, the version filter, the versions and owners a project has
+for the aggregates, the default order, the version filter, the versions and owners a project has
 
 Revision ID: 0008
 Revises: 0007
@@ -69,6 +69,8 @@ def upgrade() -> None:
     op.create_index("ix_issue_reports_version", "issue_reports", ["app_version", "issue_id"])
     op.create_index("ix_reports_project_version", "reports", ["project_id", "app_version"])
     op.create_index("ix_issues_project_owner", "issues", ["project_id", "owner"])
+    op.create_index("ix_issues_project_reports", "issues",
+                    ["project_id", "reports", "total_retained_bytes"])
     _backfill(op.get_bind())
 
 
@@ -92,6 +94,7 @@ def _backfill(connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_issues_project_reports", "issues")
     op.drop_index("ix_issues_project_owner", "issues")
     op.drop_index("ix_reports_project_version", "reports")
     op.drop_index("ix_issue_reports_version", "issue_reports")
