@@ -11,11 +11,14 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from browser import ScriptErrors, launch, log_in, screenshot
 from conftest import DATA
 from oomlens.report.units import human_bytes
+from oomlens.server import aggregate, db
 from oomlens.server.issues_view import SORTABLE
+from oomlens.server.models import DONE, Project, Report
 from test_server_api import Server, upload, wait_done
 
 pytestmark = pytest.mark.browser
@@ -265,3 +268,50 @@ def test_an_address_the_page_cannot_show_is_a_one_line_422(served):
         assert answer.status_code == 422 and fragment in answer.text, query
     last = httpx.get(f"{server.url}/issues?page=99", headers=headers, timeout=30)
     assert last.status_code == 200 and "data-issue=" in last.text  # the last page there is
+
+
+def test_the_api_pages_with_limit_and_offset(served):
+    server, keys = served
+    headers = {"Authorization": f"Bearer {keys['read_key']}"}
+    everything = api_issues(server, keys, sort="title", direction="asc")
+    answer = httpx.get(f"{server.url}/api/v1/issues", params={"sort": "title", "direction": "asc",
+                       "limit": 2, "offset": 1}, headers=headers, timeout=30)
+    assert [i["id"] for i in answer.json()] == [i["id"] for i in everything[1:3]]
+    assert answer.headers["x-total-count"] == str(len(everything))
+    for bad in ({"limit": 0}, {"limit": 1001}, {"offset": -1}):
+        answer = httpx.get(f"{server.url}/api/v1/issues", params=bad, headers=headers, timeout=30)
+        assert answer.status_code == 422 and answer.json()["detail"].startswith(next(iter(bad)))
+
+
+def test_more_than_fifty_issues_come_in_pages(served, browser):
+    """Another project of the same server, its 61 issues folded by the server's own code into
+    its database: fifty on the first page, the rest on the second, as the API pages them; none
+    of the first project's issues."""
+    server, _ = served
+    keys = server.create_project("many")
+    engine = db.make_engine(f"sqlite:///{server.data_dir / 'oomlens.db'}")
+    with db.sessions(engine)() as s:
+        project = s.scalar(select(Project).where(Project.slug == "many"))
+        for n in range(61):
+            report = Report(id=f"many{n}", project_id=project.id, idempotency_key=f"m{n}",
+                            status=DONE, received_at=datetime.now(UTC), app_version="2.0",
+                            device_model="Pixel 8", dump_key="-", dump_bytes=1,
+                            dump_format="hprof")
+            s.add(report)
+            s.flush()
+            aggregate.fold(s, report, {"leaks": [{"signature": f"many-{n}", "reason": "test",
+                                                  "class": f"com.example.Many{n}",
+                                                  "retained_bytes": 1000 + n}]})
+        s.commit()
+    engine.dispose()
+    page, errors = logged_in(browser, (server, keys))
+    pages = [api_issues(server, keys, limit=50, offset=offset) for offset in (0, 50)]
+    assert shown_ids(page) == [i["id"] for i in pages[0]] and len(pages[0]) == 50
+    assert page.text_content("#issue-count").split()[1:] == ["1–50", "of", "61"]
+    page.click("#page-next")
+    page.wait_for_url(re.compile(r"page=2"))
+    page.wait_for_selector("#page-prev")
+    assert shown_ids(page) == [i["id"] for i in pages[1]] and len(pages[1]) == 11
+    assert page.text_content("#issue-count").split()[1:] == ["51–61", "of", "61"]
+    assert errors.messages == []
+    page.close()
