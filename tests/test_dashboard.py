@@ -74,3 +74,40 @@ def test_issues_page_lists_the_apis_issues(served, browser):
     screenshot(page, "issues-1280")
     assert errors.messages == []
     page.close()
+
+
+def test_click_through_issues_issue_report_and_the_dominator_explorer(served, browser):
+    """As someone fixing an OOM does: the issues list, one issue, one of its reports, then down
+    the dominator tree; each page's numbers against the JSON API."""
+    server, keys = served
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = ScriptErrors(page)
+    log_in(page, server.url, keys["read_key"], "/")
+    page.click("header nav >> text=Issues")
+    page.wait_for_url(f"{server.url}/issues*")
+    screenshot(page, "click-1-issues")
+    issue = api(server, keys["read_key"], "/api/v1/issues")[0]
+    page.click(f"tr[data-issue='{issue['id']}'] a")
+    page.wait_for_url(f"{server.url}/issues/{issue['id']}")
+    screenshot(page, "click-2-issue")
+    detail = api(server, keys["read_key"], f"/api/v1/issues/{issue['id']}")
+    report_id = detail["report_ids"][-1]
+    page.click(f"a[href='/reports/{report_id}']")
+    page.wait_for_url(f"{server.url}/reports/{report_id}")
+    document = api(server, keys["read_key"], f"/api/v1/reports/{report_id}/report")
+    assert document["leaks"][0]["class"] in page.inner_text("main")
+    # the explorer's first level is the report's biggest objects; open the biggest one
+    tree = api(server, keys["read_key"], f"/api/v1/reports/{report_id}/dominators?node=root")
+    first = tree["children"][0]
+    assert first["object"] == document["top_retained"][0]["object"]
+    row = page.locator(f"li.dt-node[data-object='{first['object']}']").first
+    row.locator("button.dt-toggle").first.click()
+    expected = api(server, keys["read_key"],
+                   f"/api/v1/reports/{report_id}/dominators?node={first['object']}")
+    level = page.locator(f"#dt-{first['object']} > li.dt-node")
+    level.first.wait_for()
+    shown = [level.nth(i).get_attribute("data-object") for i in range(level.count())]
+    assert shown == [c["object"] for c in expected["children"]]
+    screenshot(page, "click-3-report-explorer")
+    assert errors.messages == []
+    page.close()
