@@ -66,3 +66,16 @@ def obfuscated_android_leaks(tmp_path_factory):
         pytest.fail("Debian's proguard (package proguard-cli) is needed for these tests "
                     "(make test installs it)")
     return android_leaks_builds(tmp_path_factory.mktemp("proguard"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium driven by Playwright, one per test module (tests/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from browser import launch
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from browser import ScriptErrors, launch, log_in, screenshot
+from browser import ScriptErrors, log_in, screenshot
 from test_server_api import Server, upload, wait_done
 
 pytestmark = pytest.mark.browser
@@ -26,15 +26,6 @@ def served(tmp_path_factory):
     yield server, keys
     server.kill()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def api(server, key, path):

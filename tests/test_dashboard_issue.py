@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from browser import ScriptErrors, launch, log_in, screenshot
+from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
 from oomlens.report.units import human_bytes
 from test_server_api import Server, upload, wait_done
@@ -76,15 +76,6 @@ def world(tmp_path_factory, java_dumps):
     yield World(server, app, other)
     server.kill()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, world: World, key: str, path: str, **context):

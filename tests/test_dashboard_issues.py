@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from browser import ScriptErrors, launch, log_in, screenshot
+from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
 from oomlens.report.units import human_bytes
 from oomlens.server import aggregate, db
@@ -52,15 +52,6 @@ def served(tmp_path_factory):
     yield server, keys
     server.kill()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def api_issues(server, keys, **params) -> list[dict]:

@@ -12,7 +12,7 @@ import sys
 import httpx
 import pytest
 
-from browser import ScriptErrors, launch, log_in, screenshot
+from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
 from oomlens.report.units import human_bytes
 from test_server_api import Server, upload, wait_done
@@ -51,15 +51,6 @@ def served(tmp_path_factory, java_dumps):
     yield server, keys, ids
     server.kill()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def api(server, key, path, **params):

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 import test_server_store
-from browser import ScriptErrors, launch, log_in, screenshot
+from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
 from oomlens.server.models import IGNORED, Issue, Project, Report
 from oomlens.server.web import overview
@@ -77,15 +77,6 @@ def served(tmp_path_factory):
            "work": work}
     server.kill()
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, served, key: str, path: str, **options):

@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from browser import ScriptErrors, launch, log_in, screenshot
+from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
 from jvmdump import dump_program, java_available
 from test_server_api import OOMLENS, Server, upload, wait_done
@@ -83,35 +83,31 @@ def expand_everything(page, rounds: int = 3) -> None:
             page.wait_for_load_state("networkidle")
 
 
-def test_no_dashboard_page_runs_what_a_dump_or_upload_contains(served):
-    from playwright.sync_api import sync_playwright
-
+def test_no_dashboard_page_runs_what_a_dump_or_upload_contains(served, browser):
     server, keys, report_ids = served
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        errors = ScriptErrors(page)
-        log_in(page, server.url, keys["admin_key"], "/overview")
-        queue = deque([f"{server.url}/overview", f"{server.url}/issues", f"{server.url}/settings",
-                       *(f"{server.url}/reports/{r}" for r in report_ids)])
-        seen: set[str] = set()
-        texts = []
-        while queue and len(seen) < MAX_PAGES:
-            url = queue.popleft()
-            if url in seen:
-                continue
-            seen.add(url)
-            answer = page.goto(url)
-            assert answer.status == 200, (url, answer.status)
-            assert "script-src 'self'" in answer.headers["content-security-policy"]
-            page.wait_for_load_state("networkidle")
-            expand_everything(page)
-            for selector in PAYLOAD_ELEMENTS:
-                assert page.locator(selector).count() == 0, (url, selector)
-            texts.append(page.inner_text("body"))
-            queue.extend(same_site_links(page, server.url))
-        screenshot(page, "xss-last-page")
-        browser.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = ScriptErrors(page)
+    log_in(page, server.url, keys["admin_key"], "/overview")
+    queue = deque([f"{server.url}/overview", f"{server.url}/issues", f"{server.url}/settings",
+                   *(f"{server.url}/reports/{r}" for r in report_ids)])
+    seen: set[str] = set()
+    texts = []
+    while queue and len(seen) < MAX_PAGES:
+        url = queue.popleft()
+        if url in seen:
+            continue
+        seen.add(url)
+        answer = page.goto(url)
+        assert answer.status == 200, (url, answer.status)
+        assert "script-src 'self'" in answer.headers["content-security-policy"]
+        page.wait_for_load_state("networkidle")
+        expand_everything(page)
+        for selector in PAYLOAD_ELEMENTS:
+            assert page.locator(selector).count() == 0, (url, selector)
+        texts.append(page.inner_text("body"))
+        queue.extend(same_site_links(page, server.url))
+    screenshot(page, "xss-last-page")
+    page.close()
     assert errors.messages == []
     visited = {urlsplit(u).path.split("/")[1] for u in seen}
     assert {"overview", "issues", "reports", "settings"} <= visited
