@@ -32,7 +32,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,7 +46,10 @@ from sqlalchemy import create_engine, insert, select, text
 
 from oomlens.server import db, issue_aggregates, keys
 from oomlens.server.models import DONE, Issue, IssueReport, Project, Report
-from oomlens.server.probe import wait_until_up
+from oomlens.server.probe import free_port, wait_until_up
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dominators_vs_visualvm import log  # noqa: E402
 
 OOMLENS = [sys.executable, "-m", "oomlens.cli.main"]
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -72,14 +74,6 @@ VIEWS = [("default view", "/issues"),
          ("API ?limit=50", "/api/v1/issues?limit=50")]
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _class_name(rng: random.Random, n: int) -> str:

@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,7 +44,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from oomlens.server.probe import wait_until_up
+from oomlens.server.probe import free_port, wait_until_up
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dominators_vs_visualvm import log  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DUMPS = sorted((ROOT / "tests" / "data").glob("*.hprof.gz"))
@@ -54,14 +56,6 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS = "redis://127.0.0.1:6379/0"
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Deployment:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,17 +17,12 @@ import pytest
 
 from conftest import DATA
 from oomlens.errors import OomlensError
-from oomlens.server.probe import wait_until_up
+from oomlens.server.probe import free_port, wait_until_up
 
 OOMLENS = [sys.executable, "-m", "oomlens.cli.main"]
 DUMP = DATA / "dalvik_leak_service_binder.hprof.gz"
 OOM = "java.lang.OutOfMemoryError: Failed to allocate a 65548 byte allocation with 3200 free bytes"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:

@@ -1,8 +1,9 @@
-"""Waiting for a server that was just started to answer (scripts, benchmarks and tests start
-`oomlens serve` as a process and must not talk to it before it listens)."""
+"""Starting a local server and waiting for it (scripts, benchmarks and tests start `oomlens
+serve` as a process and must not talk to it before it listens)."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import time
 
@@ -26,3 +27,10 @@ def wait_until_up(url: str, process: subprocess.Popen | None = None,
             pass
         time.sleep(0.2)
     raise OomlensError(f"the server at {url} did not answer within {timeout:.0f} s")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a server to be started)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
