@@ -109,9 +109,11 @@ def main() -> int:
         wait_analysed(url, keys, upload_samples(url, keys))
         print_issues(url, keys)
         print(f"\noomlens is running at {url}/ (data in {data_dir})\n"
-              f"  API and its documentation: {url}/docs\n"
-              f"  read key (Authorization: Bearer ...): {keys['read_key']}\n"
-              f"  all keys: {data_dir / 'samples-keys.json'}", flush=True)
+              f"  dashboard: {url}/ (log in with the read key, or the admin key to change "
+              f"things)\n"
+              f"  read key: {keys['read_key']}\n"
+              f"  admin key and the others: {data_dir / 'samples-keys.json'}\n"
+              f"  API and its documentation: {url}/docs", flush=True)
         if not args.once:
             print("Ctrl-C stops it.", flush=True)
             server.wait()

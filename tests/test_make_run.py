@@ -29,6 +29,7 @@ def test_make_run_serves_the_analysed_samples_and_says_where(tmp_path):
     assert declared == len(issues) and ("leak", "1") in issues
     assert "LeakyService leaked" in first
     assert re.search(r"running at http://127\.0\.0\.1:\d+/", first)
+    assert re.search(r"dashboard: http://127\.0\.0\.1:\d+/ ", first)
     keys = (tmp_path / "data" / "samples-keys.json")
     assert keys.stat().st_mode & 0o077 == 0  # the keys file is the user's only
     again = run_once(tmp_path / "data")
