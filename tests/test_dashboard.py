@@ -102,3 +102,14 @@ def test_click_through_issues_issue_report_and_the_dominator_explorer(served, br
     screenshot(page, "click-3-report-explorer")
     assert errors.messages == []
     page.close()
+
+
+def test_forms_posted_from_another_site_are_refused(served):
+    server, keys = served
+    login = {"key": keys["read_key"], "next": "/issues"}
+    foreign = httpx.post(f"{server.url}/login", data=login, timeout=10,
+                         headers={"Origin": "https://evil.example"})
+    assert foreign.status_code == 403 and "oomlens_session" not in foreign.cookies
+    own = httpx.post(f"{server.url}/login", data=login, timeout=10,
+                     headers={"Origin": server.url})
+    assert own.status_code == 303 and own.cookies.get("oomlens_session")

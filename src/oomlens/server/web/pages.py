@@ -86,6 +86,12 @@ def _forbidden(_request: Request, exc: sessions.Forbidden) -> Response:
 
 
 async def _security_headers(request: Request, call_next):
+    if request.method == "POST" and not request.url.path.startswith("/api/") and \
+            not _same_origin(request):
+        # forms are posted by this site's pages only (login and logout included, which carry
+        # no CSRF token: a session does not exist yet, or is being thrown away)
+        return page("error.html", status=403, viewer=None, title="Not allowed",
+                    message="This form was sent from another site.")
     answer = await call_next(request)
     if answer.headers.get("content-type", "").startswith("text/html"):
         answer.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -93,6 +99,14 @@ async def _security_headers(request: Request, call_next):
         answer.headers.setdefault("Referrer-Policy", "same-origin")
         answer.headers.setdefault("Cache-Control", "no-store")
     return answer
+
+
+def _same_origin(request: Request) -> bool:
+    """No Origin header (old browsers, scripts) or one naming this host."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
 def mount(app: FastAPI, routers: list[APIRouter]) -> None:
