@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the services the server tests talk to, when they are not already answering:
-# PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth) and Redis on 127.0.0.1:6379.
+# PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth), Redis on 127.0.0.1:6379 and RabbitMQ
+# on 127.0.0.1:5672 (guest/guest, which RabbitMQ allows from localhost only).
 # Installs them from Debian's packages first when they are missing.
 set -euo pipefail
 sudo=""
@@ -26,7 +27,14 @@ if ! answers 6379; then
   redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
     --dir /tmp --logfile /tmp/oomlens-redis.log
 fi
-for port in 5432 6379; do
-  for _ in $(seq 50); do answers $port && break; sleep 0.2; done
+if ! answers 5672; then
+  command -v rabbitmq-server >/dev/null || {
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends rabbitmq-server >/dev/null
+  }
+  $sudo rabbitmq-server -detached
+fi
+for port in 5432 6379 5672; do
+  for _ in $(seq 150); do answers $port && break; sleep 0.2; done
   answers $port || { echo "service on port $port did not start" >&2; exit 1; }
 done

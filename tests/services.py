@@ -1,5 +1,5 @@
 """The local services server tests talk to (``make test`` starts them: scripts/start-services.sh):
-a fresh PostgreSQL database per test, dropped afterwards."""
+a fresh PostgreSQL database per test, dropped afterwards; Redis and RabbitMQ as Celery brokers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, text
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS = "redis://127.0.0.1:6379/0"
+RABBITMQ = "amqp://guest:guest@127.0.0.1:5672//"
 
 
 def postgres_url() -> str | None:
@@ -33,3 +34,11 @@ def drop_postgres(url: str) -> None:
 
 NO_POSTGRES = ("no PostgreSQL answers on 127.0.0.1:5432 (make test starts it with "
                "scripts/start-services.sh)")
+
+
+def delete_queue(broker_url: str, queue: str) -> None:
+    """Remove a test's broker queue (RabbitMQ keeps declared queues until deleted)."""
+    from kombu import Connection
+
+    with Connection(broker_url, connect_timeout=5) as connection:
+        connection.default_channel.queue_delete(queue)

@@ -1,4 +1,5 @@
-"""Celery mode for real: `oomlens serve` with OOMLENS_BROKER_URL (the local Redis) and
+"""Celery mode for real: `oomlens serve` with OOMLENS_BROKER_URL (the local Redis, and RabbitMQ
+for the worker-killing test) and
 OOMLENS_DATABASE_URL (a fresh database on the local PostgreSQL), and two `oomlens worker`
 processes. A worker killed mid-analysis does not lose its report; a broker that is down when
 dumps arrive delays them, it does not drop them."""
@@ -16,7 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from services import NO_POSTGRES, REDIS, drop_postgres, postgres_url
+from services import (NO_POSTGRES, RABBITMQ, REDIS, delete_queue, drop_postgres,
+                      postgres_url)
 from test_server_api import OOMLENS, Server, free_port, upload, wait_done
 
 
@@ -55,17 +57,24 @@ class Workers:
 
 
 @pytest.fixture
-def celery_server(tmp_path, database_url):
+def broker_url():
+    """The broker of a test: Redis, unless the test is parametrized with another."""
+    return REDIS
+
+
+@pytest.fixture
+def celery_server(tmp_path, database_url, broker_url):
     server = Server(tmp_path / "data")
-    server.env.update(OOMLENS_DATABASE_URL=database_url, OOMLENS_BROKER_URL=REDIS,
-                      # its own queue: other test runs may share this Redis
-                      OOMLENS_BROKER_QUEUE=f"oomlens-test-{uuid.uuid4().hex[:12]}",
-                      OOMLENS_RETRY_BACKOFF_S="1")
+    queue = f"oomlens-test-{uuid.uuid4().hex[:12]}"  # its own: other runs may share the broker
+    server.env.update(OOMLENS_DATABASE_URL=database_url, OOMLENS_BROKER_URL=broker_url,
+                      OOMLENS_BROKER_QUEUE=queue, OOMLENS_RETRY_BACKOFF_S="1")
     workers = Workers(server.env, server.data_dir)
     yield server, workers
     workers.stop_all()
     if server.process and server.process.poll() is None:
         server.kill()
+    if server.env["OOMLENS_BROKER_URL"] == broker_url:  # not a private broker, gone already
+        delete_queue(broker_url, queue)
 
 
 def report_states(database_url: str) -> list[tuple[str, str, int]]:
@@ -86,6 +95,7 @@ def wait_for(condition, timeout: float, what: str):
     raise AssertionError(f"{what} did not happen in {timeout} s")
 
 
+@pytest.mark.parametrize("broker_url", [REDIS, RABBITMQ], ids=["redis", "rabbitmq"])
 def test_a_worker_killed_mid_analysis_loses_nothing(celery_server, database_url):
     server, workers = celery_server
     keys = server.create_project("app")

@@ -33,7 +33,10 @@ def command(concurrency: int | None, data_dir: str | None, loglevel: str) -> Non
     app = make_celery(settings)
     click.echo(f"oomlens worker on {settings.broker_url.split('@')[-1]} "
                f"queue {settings.broker_queue}", err=True)
-    app.worker_main(["worker", f"--loglevel={loglevel.upper()}", "--pool=prefork",
+    # a node name of its own: Celery's default (celery@host) is the same for every worker on a
+    # machine, and RabbitMQ refuses the second one's control queue
+    app.worker_main(["worker", f"--hostname=oomlens-{os.getpid()}@%h",
+                     f"--loglevel={loglevel.upper()}", "--pool=prefork",
                      f"--concurrency={concurrency or settings.analysis_workers}",
                      "--optimization=fair", "--without-gossip", "--without-mingle",
                      f"--queues={settings.broker_queue}"])
