@@ -245,6 +245,52 @@ def test_folding_is_per_signature_and_idempotent_per_report(database, store, pro
         assert issues_view.list_issues(s, project.id + 1) == []
 
 
+def test_a_refold_gives_an_issue_its_representative_from_the_reports_it_still_counts(
+        database, store, project, analysed_document):
+    import copy
+    import json
+
+    from oomlens.server import aggregate
+    from oomlens.server.models import Issue
+
+    def with_leak_bytes(n: int | None) -> dict:
+        doc = copy.deepcopy(analysed_document)
+        if n is None:
+            doc["leaks"] = []
+        else:
+            doc["leaks"][0]["retained_bytes"] = n
+        return doc
+
+    signature = analysed_document["leaks"][0]["signature"]
+    documents = {"a": with_leak_bytes(500), "b": with_leak_bytes(900)}
+    rows = {}
+    for key, doc in documents.items():
+        report, _ = upload(database, store, project, DUMP_GZ, key=key)
+        rows[key] = report.id
+        with database() as s:
+            row = s.get(Report, report.id)
+            row.report_json = json.dumps(doc)
+            aggregate.fold(s, row, doc)
+            s.commit()
+
+    def representative():
+        with database() as s:
+            issue = s.scalar(select(Issue).where(Issue.signature == signature))
+            return (issue.representative_report_id, issue.representative_bytes,
+                    json.loads(issue.representative)["retained_bytes"])
+
+    assert representative() == (rows["b"], 900, 900)
+    for again, expected in ((with_leak_bytes(300), (rows["a"], 500, 500)),  # b retains less now
+                            (with_leak_bytes(None), (rows["a"], 500, 500)),  # b has no leak
+                            (with_leak_bytes(700), (rows["b"], 700, 700))):  # b is biggest again
+        with database() as s:
+            row = s.get(Report, rows["b"])
+            row.report_json = json.dumps(again)
+            aggregate.refold(s, row, again)
+            s.commit()
+        assert representative() == expected
+
+
 def test_versions_compare_by_their_numbers():
     from oomlens.server.aggregate import is_later
 

@@ -127,7 +127,32 @@ def refold(session: Session, report: Report, document: dict) -> Folded:
     recompute(session, before | set(folded.issue_ids))
     session.execute(delete(Issue).where(Issue.id.in_(before - set(folded.issue_ids)),
                                         Issue.reports == 0))
+    _reelect_representatives(session, report.id, before | set(folded.issue_ids))
     return folded
+
+
+def _reelect_representatives(session: Session, report_id: str, issue_ids: set[int]) -> None:
+    """Issues whose representative finding came from ``report_id`` take it again from the
+    report where they now retain the most: after a re-analysis that report may no longer count
+    for them, or retain less than another one does (the page would link a report that is not
+    among the issue's, or show a size no report has)."""
+    stale = session.scalars(select(Issue).where(Issue.id.in_(issue_ids),
+                                                Issue.representative_report_id == report_id))
+    for issue in stale:
+        best = session.execute(
+            select(IssueReport.report_id, IssueReport.retained_bytes, Report.report_json)
+            .join(Report, Report.id == IssueReport.report_id)
+            .where(IssueReport.issue_id == issue.id)
+            .order_by(IssueReport.retained_bytes.desc(), IssueReport.seen_at)
+            .limit(1)).first()
+        if best is None or best.report_json is None:
+            continue  # no report left: the issue is being deleted
+        for f in findings(json.loads(best.report_json)):
+            if (f.kind, f.signature) == (issue.kind, issue.signature):
+                issue.representative_report_id = best.report_id
+                issue.representative_bytes = best.retained_bytes
+                issue.representative = json.dumps(f.detail)
+                break
 
 
 def _issue(session: Session, project_id: int, f: Finding, seen: datetime,
