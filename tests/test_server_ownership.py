@@ -214,6 +214,64 @@ def test_folded_issues_get_owners_and_the_filter_finds_them(database, leak_docum
         assert s.get(Project, project.id).ownership == f"**  @all\n{holders[0]}\n"
 
 
+@pytest.fixture
+def postgres():
+    """Sessions on a fresh PostgreSQL database (where two transactions can overlap; SQLite lets
+    one writer in at a time, so the race below cannot happen there)."""
+    from oomlens.server import db
+    from services import NO_POSTGRES, drop_postgres, postgres_url
+
+    url = postgres_url()
+    if url is None:
+        pytest.fail(NO_POSTGRES)
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    yield db.sessions(engine)
+    engine.dispose()
+    drop_postgres(url)
+
+
+def test_a_new_file_waits_for_a_fold_in_progress_and_then_owns_its_new_issue(postgres,
+                                                                             leak_document):
+    """The race: a fold has read the old file, a new file is stored and recomputed, then the
+    fold creates its issue. The new file must still decide that issue's owner."""
+    import threading
+    import time
+
+    with postgres() as s:
+        project = Project(slug="app", name="App", created_at=datetime.now(UTC),
+                          ownership="**  @old\n")
+        report = Report(id="r1", project_id=1, idempotency_key="k", status=DONE,
+                        received_at=datetime.now(UTC), dump_key="-", dump_bytes=1,
+                        dump_format="gzip")
+        s.add(project)
+        s.flush()
+        report.project_id = project.id
+        s.add(report)
+        s.commit()
+    new_file_stored = threading.Event()
+
+    def store_new_file():
+        with postgres() as other:
+            replace_ownership(other, project.id, b"**  @new\n")
+            other.commit()
+        new_file_stored.set()
+
+    with postgres() as s:
+        owners = aggregate.ProjectOwners(s, project.id)  # the fold has begun
+        assert owners.owner("leak", leak_document["leaks"][0]) == "@old"
+        writer = threading.Thread(target=store_new_file)
+        writer.start()
+        time.sleep(1.0)
+        assert not new_file_stored.is_set()  # it waits for the fold
+        aggregate.fold(s, s.get(Report, "r1"), leak_document)
+        s.commit()
+    writer.join(timeout=30)
+    assert new_file_stored.is_set()
+    with postgres() as s:
+        assert {i["owner"] for i in issues_view.list_issues(s, project.id)} == {"@new"}
+
+
 # --- the API of a real server ------------------------------------------------------------------
 
 def test_owners_through_the_api(server):  # noqa: F811

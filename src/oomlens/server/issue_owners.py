@@ -61,18 +61,26 @@ def owner_of(ownership: Ownership, kind: str, finding: dict) -> str:
 
 
 class ProjectOwners:
-    """A project's ownership file, read and parsed once, and only when an owner is asked for
-    (most folds create no issue)."""
+    """A project's ownership file for one fold, parsed once, and only when an owner is asked
+    for (most folds create no issue).
+
+    Made at the start of a fold, it takes a shared lock on the project's row (PostgreSQL: FOR
+    SHARE; SQLite serialises writers anyway) until the fold commits, and ``replace_ownership``
+    takes the exclusive one: a new file waits for the folds in progress and then sees their new
+    issues, and a fold that starts meanwhile waits and reads the new file. Without it a fold could
+    give a new issue the old file's owner after the new file's recompute had run. Taking it first,
+    before the fold touches any issue, keeps the two from waiting on each other."""
 
     def __init__(self, session: Session, project_id: int):
         self.session, self.project_id = session, project_id
+        self._text = session.scalar(select(Project.ownership).where(Project.id == project_id)
+                                    .with_for_update(read=True))
         self._ownership: Ownership | None = None
 
     def owner(self, kind: str, finding: dict) -> str:
         if self._ownership is None:
-            project = self.session.get(Project, self.project_id)
             try:
-                self._ownership = parse(project.ownership or "")
+                self._ownership = parse(self._text or "")
             except OwnershipError:  # stored by a laxer version: unowned, not a failed analysis
                 self._ownership = Ownership(())
         return owner_of(self._ownership, kind, finding)
@@ -82,7 +90,9 @@ def replace_ownership(session: Session, project_id: int, data: bytes) -> dict:
     """Store ``data`` as the project's ownership file and recompute the owner of each of its
     issues (no commit: both happen together or not at all). Raises ``OwnershipError``."""
     ownership = parse(data)
-    session.get(Project, project_id).ownership = data.decode("utf-8")
+    project = session.scalar(select(Project).where(Project.id == project_id)
+                             .with_for_update())  # see ProjectOwners
+    project.ownership = data.decode("utf-8")
     counts = recompute_owners(session, project_id, ownership)
     return {"rules": len(ownership.rules), **counts}
 
