@@ -101,6 +101,9 @@ def main() -> int:
     url = f"http://127.0.0.1:{args.port}"
     server = subprocess.Popen([*OOMLENS, "serve", "--port", str(args.port), "--data-dir",
                                str(data_dir)], start_new_session=True)
+    # the server runs in its own process group (Ctrl-C reaches this script, which stops it
+    # cleanly); a SIGTERM (make killed, a CI timeout) must stop it too, not leave it running
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         try:
             wait_until_up(url, server)
