@@ -3,6 +3,7 @@ a fresh PostgreSQL database per test, dropped afterwards; Redis and RabbitMQ as 
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 from sqlalchemy import create_engine, text
@@ -34,6 +35,29 @@ def drop_postgres(url: str) -> None:
 
 NO_POSTGRES = ("no PostgreSQL answers on 127.0.0.1:5432 (make test starts it with "
                "scripts/start-services.sh)")
+
+
+@contextlib.contextmanager
+def migrated_sessions(url: str | None):
+    """Sessions on the database at ``url`` with the schema brought up to date; ``None`` for a
+    fresh PostgreSQL database, dropped afterwards."""
+    import pytest
+
+    from oomlens.server import db
+
+    fresh = url is None
+    if fresh:
+        url = postgres_url()
+        if url is None:
+            pytest.fail(NO_POSTGRES)
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    try:
+        yield db.sessions(engine)
+    finally:
+        engine.dispose()
+        if fresh:
+            drop_postgres(url)
 
 
 def delete_queue(broker_url: str, queue: str) -> None:

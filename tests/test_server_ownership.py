@@ -218,17 +218,10 @@ def test_folded_issues_get_owners_and_the_filter_finds_them(database, leak_docum
 def postgres():
     """Sessions on a fresh PostgreSQL database (where two transactions can overlap; SQLite lets
     one writer in at a time, so the race below cannot happen there)."""
-    from oomlens.server import db
-    from services import NO_POSTGRES, drop_postgres, postgres_url
+    from services import migrated_sessions
 
-    url = postgres_url()
-    if url is None:
-        pytest.fail(NO_POSTGRES)
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    yield db.sessions(engine)
-    engine.dispose()
-    drop_postgres(url)
+    with migrated_sessions(None) as sessions:
+        yield sessions
 
 
 def test_a_new_file_waits_for_a_fold_in_progress_and_then_owns_its_new_issue(postgres,

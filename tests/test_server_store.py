@@ -13,7 +13,7 @@ import zstandard
 from sqlalchemy import select, text
 
 from conftest import DATA
-from services import NO_POSTGRES, drop_postgres, postgres_url
+from services import migrated_sessions
 from oomlens.server import db, jobs, keys
 from oomlens.server.ingest import ReportMetadata, UploadRejected, accept_upload
 from oomlens.server.models import DEAD, DONE, FAILED, QUEUED, RUNNING, Project, Report
@@ -22,18 +22,10 @@ from oomlens.server.storage import BlobStore
 DUMP_GZ = (DATA / "oracle_jdk8_05_x64.hprof.gz").read_bytes()
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'oomlens.db'}"
-    else:
-        url = postgres_url()
-        if url is None:
-            pytest.fail(NO_POSTGRES)
-    db.upgrade(url)
-    engine = db.make_engine(url)
-    yield db.sessions(engine)
-    engine.dispose()
-    if request.param == "postgresql":
-        drop_postgres(url)
+    """Sessions on a migrated SQLite file, then on a fresh PostgreSQL database."""
+    with migrated_sessions(f"sqlite:///{tmp_path / 'oomlens.db'}"
+                           if request.param == "sqlite" else None) as sessions:
+        yield sessions
 
 
 @pytest.fixture
