@@ -72,8 +72,9 @@ def test_keys_are_stored_hashed_and_checked(database, project):
         stored = s.execute(text("select digest, prefix from api_keys")).all()
     assert all(ingest.secret not in row and read.secret not in row for row in stored)
     with database() as s:
-        assert keys.authenticate(s, ingest.secret) == keys.Caller(project.id, keys.INGEST)
-        assert keys.authenticate(s, read.secret) == keys.Caller(project.id, keys.READ)
+        assert keys.authenticate(s, ingest.secret) == keys.Caller(project.id, keys.INGEST,
+                                                                 ingest.id)
+        assert keys.authenticate(s, read.secret) == keys.Caller(project.id, keys.READ, read.id)
         assert keys.authenticate(s, ingest.secret + "x") is None
         assert keys.authenticate(s, "") is None
         assert keys.revoke(s, project.id, ingest.id)

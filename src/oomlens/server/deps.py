@@ -39,8 +39,7 @@ def session(s: Services = Depends(services)) -> Iterator[Session]:
 
 def caller(authorization: Annotated[str | None, Header()] = None,
            s: Session = Depends(session)) -> keys.Caller:
-    scheme, _, secret = (authorization or "").partition(" ")
-    found = keys.authenticate(s, secret.strip() if scheme.lower() == "bearer" else None)
+    found = keys.authenticate(s, keys.bearer_secret(authorization))
     if found is None:
         raise HTTPException(401, "a valid project key is required (Authorization: Bearer)")
     return found

@@ -42,6 +42,13 @@ class LastAdminKey(OomlensError):
 class Caller:
     project_id: int
     kind: str
+    key_id: int  # which key: a dashboard session remembers it, so revoking the key ends it
+
+
+def bearer_secret(authorization: str | None) -> str | None:
+    """The key in an ``Authorization: Bearer <key>`` header (the API's and scripts' way)."""
+    scheme, _, secret = (authorization or "").partition(" ")
+    return secret.strip() or None if scheme.lower() == "bearer" else None
 
 
 def digest(secret: str) -> str:
@@ -67,7 +74,7 @@ def authenticate(session: Session, secret: str | None) -> Caller | None:
     key = session.scalar(select(ApiKey).where(ApiKey.digest == wanted))
     if key is None or key.revoked_at is not None or not hmac.compare_digest(key.digest, wanted):
         return None
-    return Caller(key.project_id, key.kind)
+    return Caller(key.project_id, key.kind, key.id)
 
 
 def project_keys(session: Session, project_id: int) -> list[ApiKey]:

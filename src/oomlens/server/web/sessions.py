@@ -60,10 +60,10 @@ def open_session(s: Session, secret: str) -> tuple[str, Viewer] | None:
     caller = keys.authenticate(s, secret)
     if caller is None or caller.kind == keys.INGEST:
         return None
-    key_id = s.query(ApiKey.id).filter(ApiKey.digest == keys.digest(secret)).scalar()
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
-    row = WebSession(digest=_digest(token), key_id=key_id, csrf=secrets.token_urlsafe(24),
+    row = WebSession(digest=_digest(token), key_id=caller.key_id,
+                     csrf=secrets.token_urlsafe(24),
                      created_at=now, expires_at=now + LIFETIME)
     s.add(row)
     s.commit()
@@ -89,14 +89,14 @@ def _from_cookie(s: Session, token: str) -> Viewer | None:
     key = s.get(ApiKey, row.key_id)
     if expires < datetime.now(UTC) or key is None or key.revoked_at is not None:
         return None
-    return _viewer(s, keys.Caller(key.project_id, key.kind), row.csrf)
+    return _viewer(s, keys.Caller(key.project_id, key.kind, key.id), row.csrf)
 
 
 def viewer(request: Request, s: Session = Depends(db_session)) -> Viewer:
     """The dependency of every page: the viewer, or LoginRequired."""
-    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and secret:
-        caller = keys.authenticate(s, secret.strip())
+    secret = keys.bearer_secret(request.headers.get("authorization"))
+    if secret:
+        caller = keys.authenticate(s, secret)
         if caller is None or caller.kind == keys.INGEST:
             raise LoginRequired()
         return _viewer(s, caller, "")
