@@ -16,8 +16,6 @@ out, and the report is sent to another worker.
 
 from __future__ import annotations
 
-import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +25,7 @@ from sqlalchemy import and_, or_, select, update
 from oomlens.server import db, jobs
 from oomlens.server.child import AnalysisProcess
 from oomlens.server.models import Report
+from oomlens.server.polling import PollingThread
 from oomlens.server.settings import ServerSettings
 
 TASK = "oomlens.analyse"
@@ -102,38 +101,28 @@ def _due(now: datetime, redispatch: timedelta):
              or_(Report.dispatched_at.is_(None), Report.dispatched_at < Report.lease_until)))
 
 
-class Dispatcher:
+class Dispatcher(PollingThread):
     """A thread in the server that sends a task for every report that is due (see ``_due``).
 
     Each report is marked sent by a conditional UPDATE before its message goes out, so two
     servers never both send it; a send that fails (broker down) unmarks it for the next round.
     """
 
+    name = "oomlens dispatcher"
+
     def __init__(self, settings: ServerSettings):
+        super().__init__()
         self.settings = settings
         self.redispatch = timedelta(seconds=settings.redispatch_s)
         self._celery = make_celery(settings)
         self._engine = db.make_engine(settings.database_url)
         self._sessions = db.sessions(self._engine)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="oomlens-dispatcher",
-                                        daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+    def close(self) -> None:
         self._engine.dispose()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.dispatch_due()
-            except Exception as exc:  # database or broker briefly away: next round
-                print(f"oomlens dispatcher: {type(exc).__name__}: {exc}", file=sys.stderr)
-            self._stop.wait(POLL_SECONDS)
+    def poll_once(self) -> None:
+        self.dispatch_due()
 
     def dispatch_due(self) -> int:
         sent = 0

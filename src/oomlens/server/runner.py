@@ -11,54 +11,40 @@ with why.
 
 from __future__ import annotations
 
-import sys
-import threading
 from datetime import timedelta
 
 from oomlens.server import db, jobs
 from oomlens.server.child import AnalysisProcess
+from oomlens.server.polling import PollingThread
 from oomlens.server.settings import ServerSettings
 
-POLL_SECONDS = 0.5
+class LocalRunner(PollingThread):
+    name = "oomlens runner"
 
-
-class LocalRunner:
     def __init__(self, settings: ServerSettings):
+        super().__init__()
         self.settings = settings
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="oomlens-runner", daemon=True)
         self._children: dict[str, AnalysisProcess] = {}
         self._engine = db.make_engine(settings.database_url)
         self._sessions = db.sessions(self._engine)
         self.lease = timedelta(seconds=settings.lease_seconds)  # renewed every round
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+    def close(self) -> None:
         for child in self._children.values():
             child.kill()
             child.finished()
         self._engine.dispose()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._reap()
-                with self._sessions() as session:
-                    jobs.renew(session, list(self._children), self.lease)
-                while len(self._children) < self.settings.analysis_workers:
-                    with self._sessions() as session:
-                        report_id = jobs.claim_next(session, self.lease,
-                                                    self.settings.max_attempts)
-                    if report_id is None:
-                        break
-                    self._children[report_id] = AnalysisProcess(self.settings, report_id)
-            except Exception as exc:  # the database is briefly away: try again next round
-                print(f"oomlens runner: {type(exc).__name__}: {exc}", file=sys.stderr)
-            self._stop.wait(POLL_SECONDS)
+    def poll_once(self) -> None:
+        self._reap()
+        with self._sessions() as session:
+            jobs.renew(session, list(self._children), self.lease)
+        while len(self._children) < self.settings.analysis_workers:
+            with self._sessions() as session:
+                report_id = jobs.claim_next(session, self.lease, self.settings.max_attempts)
+            if report_id is None:
+                break
+            self._children[report_id] = AnalysisProcess(self.settings, report_id)
 
     def _reap(self) -> None:
         for report_id, child in list(self._children.items()):

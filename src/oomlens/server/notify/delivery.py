@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from oomlens.server.models import DEAD, PENDING, SENT, Notification, Webhook
 from oomlens.server.notify import payloads
+from oomlens.server.polling import PollingThread
 
 BACKOFF_STEPS = (1, 3, 12, 60, 360)  # times the base, before attempts 2, 3, ...
 MAX_ATTEMPTS = len(BACKOFF_STEPS) + 1
@@ -35,7 +36,6 @@ TIMEOUT_S = 10
 CLAIM = timedelta(seconds=60)  # longer than a send can take
 DELETED = "the webhook was deleted"  # the last error of deliveries it left
 WORKERS = 4
-POLL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -115,36 +115,27 @@ def _lark_refusal(answer: httpx.Response) -> str:
     return f"Lark refused it: code {code}: {reply.get('msg', '')}" if code else ""
 
 
-class Notifier:
+class Notifier(PollingThread):
     """The thread that sends due deliveries, on ``WORKERS`` sender threads."""
 
+    name = "oomlens notifier"
+
     def __init__(self, sessions: sessionmaker, backoff_base_s: int):
+        super().__init__()
         self._sessions = sessions
         self._base = backoff_base_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="oomlens-notifier", daemon=True)
         self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="oomlens-webhook")
         self._client = httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
         self._busy: set[int] = set()  # webhooks with a send under way
         self._lock = threading.Lock()
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
+    def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._client.close()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                while len(self._busy) < WORKERS and self._claim_one():
-                    pass
-            except Exception as exc:  # the database is briefly away: try again next round
-                print(f"oomlens notifier: {type(exc).__name__}: {exc}", file=sys.stderr)
-            self._stop.wait(POLL_S)
+    def poll_once(self) -> None:
+        while len(self._busy) < WORKERS and self._claim_one():
+            pass
 
     def _claim_one(self) -> bool:
         with self._sessions() as session:
