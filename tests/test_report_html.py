@@ -8,12 +8,12 @@ import copy
 import hashlib
 import json
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 
 import pytest
 
+from browser import chromium_path
 from oomlens.analysis.bitmaps import DuplicateBitmaps
 from oomlens.config import Settings
 from oomlens.report.document import build_report
@@ -310,17 +310,8 @@ _SORT_PROBE = """(function () {
 })();"""
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.fail("chromium is needed for the browser test: `make test` installs it "
-                    "(scripts/install-system-deps.sh), or run `apt-get install chromium`")
-    return path
-
-
-@pytest.mark.browser
 def test_page_in_headless_chromium(report, tmp_path):
-    chromium = _chromium()
+    chromium = chromium_path()
     doc = hostile(report)
     page = render_html(doc)
     # Add the probe after the page's own script; the page's policy must allow it too.
