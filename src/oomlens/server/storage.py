@@ -57,11 +57,6 @@ class BlobStore:
         except OSError as exc:
             raise StorageError(f"storage: cannot read {key}: {exc}") from None
 
-    def local_path(self, key: str) -> str | None:
-        """A path on this machine, when the store is a local folder (no copy needed)."""
-        protocol = self.fs.protocol if isinstance(self.fs.protocol, str) else self.fs.protocol[0]
-        return self._path(key) if protocol in ("file", "local") else None
-
     def exists(self, key: str) -> bool:
         try:
             return bool(self.fs.exists(self._path(key)))
