@@ -16,7 +16,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from oomlens.server.aggregate import version_key
 from oomlens.server.issue_breakdown import breakdown
 from oomlens.server.issue_owners import owned_by
-from oomlens.server.models import Issue, IssueReport, Report
+from oomlens.server.models import Issue, IssueReport, Report, project_row
 from oomlens.server.reports_view import utc
 from oomlens.server.trends import reports_per_day
 
@@ -150,8 +150,8 @@ def _order(sort: str | None, descending: bool) -> list:
 
 def issue_detail(session: Session, project_id: int, issue_id: int,
                  days: int = TREND_DAYS) -> dict | None:
-    issue = session.get(Issue, issue_id)
-    if issue is None or issue.project_id != project_id:
+    issue = project_row(session, Issue, issue_id, project_id)
+    if issue is None:
         return None
     rows = session.scalars(select(IssueReport).where(IssueReport.issue_id == issue_id)
                            .order_by(IssueReport.seen_at)).all()

@@ -240,3 +240,11 @@ class WebSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def project_row(session, model, row_id, project_id: int):
+    """The ``model`` row ``row_id`` if it belongs to project ``project_id``, else None: every
+    lookup by an id from a request goes through here, so that one project's key or session never
+    reaches another project's rows (callers answer 404 either way: no hint that it exists)."""
+    row = session.get(model, row_id)
+    return row if row is not None and row.project_id == project_id else None

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from oomlens.analysis.oom_cause import RULES, UNKNOWN
 from oomlens.errors import OomlensError
-from oomlens.server.models import REPORT_STATES, Issue, IssueReport, Report
+from oomlens.server.models import REPORT_STATES, Issue, IssueReport, Report, project_row
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
@@ -83,8 +83,7 @@ def issue_reports(session: Session, project_id: int, issue_id: int,
                   limit: int = DEFAULT_PAGE, cursor: str | None = None) -> dict | None:
     """A page of the reports an issue was seen in, each with the bytes it retained there;
     None when the project has no such issue."""
-    issue = session.get(Issue, issue_id)
-    if issue is None or issue.project_id != project_id:
+    if project_row(session, Issue, issue_id, project_id) is None:
         return None
     query = (select(Report, IssueReport.retained_bytes)
              .join(IssueReport, IssueReport.report_id == Report.id)

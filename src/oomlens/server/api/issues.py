@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from oomlens.server import issue_status, issues_view, keys, reports_view
 from oomlens.server.deps import admin, reader, session
-from oomlens.server.models import Issue
+from oomlens.server.models import Issue, project_row
 from oomlens.server.trends import MAX_DAYS
 
 TrendDays = Annotated[int, Query(ge=1, le=MAX_DAYS, description="days of the trend")]
@@ -81,8 +81,8 @@ def patch_issue(issue_id: int, change: StatusChange, c: keys.Caller = Depends(ad
                 s: Session = Depends(session)):
     """Mark the issue open, fixed in a version (re-opened by a report of a later version), or
     ignored (stays so). Needs the admin key. Answers with the issue."""
-    issue = s.get(Issue, issue_id)
-    if issue is None or issue.project_id != c.project_id:
+    issue = project_row(s, Issue, issue_id, c.project_id)
+    if issue is None:
         raise HTTPException(404, "no such issue")
     try:
         issue_status.change_status(issue, change.status, change.fixed_in_version)

@@ -14,7 +14,7 @@ from starlette.background import BackgroundTask
 from oomlens.server import download, keys, mappings, reports_view
 from oomlens.server.deps import Services, ingester, reader, services, session
 from oomlens.server.ingest import ReportMetadata, UploadRejected, accept_upload
-from oomlens.server.models import Report
+from oomlens.server.models import Report, project_row
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -53,8 +53,8 @@ def upload_report(
 def own_report(report_id: str, c: keys.Caller, s: Session) -> Report:
     """The caller's project's report ``report_id``; 404 for any other (no hint that it
     exists in another project)."""
-    report = s.get(Report, report_id)
-    if report is None or report.project_id != c.project_id:
+    report = project_row(s, Report, report_id, c.project_id)
+    if report is None:
         raise HTTPException(404, "no such report")
     return report
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from oomlens.server import issue_status, issues_view, reports_view
 from oomlens.server.deps import session as db_session
-from oomlens.server.models import Issue
+from oomlens.server.models import Issue, project_row
 from oomlens.server.web.issue_charts import issue_charts
 from oomlens.server.web.render import page
 from oomlens.server.web.sessions import Viewer, admin_form, viewer
@@ -62,8 +62,8 @@ def _whole_page(v: Viewer, detail: dict, reports: dict, cursor: str | None,
 def issue_reports_part(issue_id: int, cursor: str | None = None, limit: int = REPORTS_PAGE,
                        v: Viewer = Depends(viewer), s: Session = Depends(db_session)):
     """The reports table alone, for htmx's "older reports" (the link works without it too)."""
-    issue = s.get(Issue, issue_id)
-    if issue is None or issue.project_id != v.project_id:
+    issue = project_row(s, Issue, issue_id, v.project_id)
+    if issue is None:
         return _not_found(v)
     try:
         reports = reports_view.issue_reports(s, v.project_id, issue_id, limit, cursor)
@@ -81,8 +81,8 @@ def change_status(request: Request, issue_id: int,
     """Ignore, re-open, or mark fixed in a version. htmx gets the new status part; a plain
     form is sent back to the page. A change that cannot be made is 422, with the reason shown
     beside the form."""
-    issue = s.get(Issue, issue_id)
-    if issue is None or issue.project_id != v.project_id:
+    issue = project_row(s, Issue, issue_id, v.project_id)
+    if issue is None:
         return _not_found(v)
     error = None
     try:

@@ -20,7 +20,7 @@ from starlette.background import BackgroundTask
 from oomlens.server import dominators_view, download, mappings, reports_view
 from oomlens.server.deps import Services, services
 from oomlens.server.deps import session as db_session
-from oomlens.server.models import Report
+from oomlens.server.models import Report, project_row
 from oomlens.server.web.render import page
 from oomlens.server.web.sessions import Viewer, viewer
 
@@ -28,8 +28,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _own(s: Session, v: Viewer, report_id: str) -> Report | None:
-    report = s.get(Report, report_id)
-    return report if report is not None and report.project_id == v.project_id else None
+    return project_row(s, Report, report_id, v.project_id)
 
 
 def _not_found(v: Viewer):
