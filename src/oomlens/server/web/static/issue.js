@@ -4,14 +4,9 @@
 // light and dark mode, and are redrawn when the system switches.
 "use strict";
 (function () {
-  const drawn = [];  // {element, data, plot}: what to redraw in other colours
-
-  function colour(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-  }
-
+  const colour = window.oomlensChart.colour;
   // Whole numbers only on both axes: bars are counted in reports, and sit at 0, 1, 2...
-  const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6];
+  const steps = window.oomlensChart.wholeSteps;
 
   function options(element, data) {
     const labels = data.labels;
@@ -56,24 +51,8 @@
   }
 
   window.oomlensCharts.issueBars = function (element, data) {
-    const entry = { element: element, data: data, plot: plot(element, data) };
-    drawn.push(entry);
-    if (window.ResizeObserver) {
-      new ResizeObserver(function () {
-        const width = Math.max(element.clientWidth, 220);
-        if (width !== entry.plot.width) entry.plot.setSize({ width: width, height: 200 });
-      }).observe(element);
-    }
+    window.oomlensChart.keep(element, data, plot, 220, 200);
   };
-
-  // light <-> dark: draw again with the new colours
-  const scheme = window.matchMedia("(prefers-color-scheme: dark)");
-  scheme.addEventListener("change", function () {
-    drawn.forEach(function (entry) {
-      entry.plot.destroy();
-      entry.plot = plot(entry.element, entry.data);
-    });
-  });
 
   // A status change that cannot be made answers 422 with the reason in the status part: show
   // it (htmx leaves error answers unswapped by default).

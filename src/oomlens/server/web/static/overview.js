@@ -4,13 +4,9 @@
 // each stack). Colours come from the page's CSS variables, so light and dark mode both read.
 "use strict";
 (function () {
-  const drawn = [];  // {element, data, plot}: redrawn when the colour scheme changes
   const HEIGHT = 240;
-  const steps = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 1e6];
-
-  function colour(name) {
-    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-  }
+  const steps = window.oomlensChart.wholeSteps;
+  const colour = window.oomlensChart.colour;
 
   function causeColour(index) {
     return colour("--cause-" + ((index % 8) + 1)) || colour("--accent");
@@ -65,20 +61,6 @@
   }
 
   window.oomlensCharts.oomCauses = function (element, data) {
-    const entry = { element: element, data: data, plot: build(element, data) };
-    drawn.push(entry);
-    if (window.ResizeObserver) {
-      new ResizeObserver(function () {
-        const width = Math.max(element.clientWidth, 240);
-        if (width !== entry.plot.width) entry.plot.setSize({ width: width, height: HEIGHT });
-      }).observe(element);
-    }
+    window.oomlensChart.keep(element, data, build, 240, HEIGHT);
   };
-
-  window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () {
-    drawn.forEach(function (entry) {
-      entry.plot.destroy();
-      entry.plot = build(entry.element, entry.data);
-    });
-  });
 })();
