@@ -24,7 +24,8 @@ EXIT_INTERNAL = 1
 COMMANDS = {"analyze": "analyze", "info": "info", "histogram": "histogram",
             "dominators": "dominators", "path": "path", "strip": "strip",
             "restore": "restore", "deobfuscate": "deobfuscate", "serve": "serve",
-            "worker": "worker", "project": "project", "upload": "upload"}
+            "worker": "worker", "project": "project", "upload": "upload",
+            "watch": "watch", "agent": "agent"}
 
 
 class LazyCommands(click.Group):
