@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 from oomlens.errors import OomlensError
 
@@ -35,6 +36,16 @@ _THRESHOLD_INTEGERS = ("value", "limit", "max", "checks")
 
 class BadSidecar(OomlensError):
     """Not a capture sidecar of this format (the message says why)."""
+
+
+def read_sidecar(path: Path | str) -> dict:
+    """The checked sidecar in the file ``path``, read no further than the size limit."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise BadSidecar(f"{path}: {exc.strerror or exc}") from None
+    return parse_sidecar(raw, str(path))
 
 
 def parse_sidecar(raw: bytes | str, source: str = "the sidecar") -> dict:
