@@ -11,7 +11,9 @@ import threading
 
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to ``target``. ``cut()`` drops every connection and refuses new
-    ones until ``restore()``."""
+    ones until ``restore()``. ``swallow_answers()`` passes requests on but throws the answers
+    away, as a network that fails after the server acted: the client waits for an answer that
+    never comes."""
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
@@ -19,6 +21,8 @@ class TcpProxy:
         self.port = self._listener.getsockname()[1]
         self._up = threading.Event()
         self._up.set()
+        self._answers = threading.Event()
+        self._answers.set()
         self._pairs: list[tuple[socket.socket, socket.socket]] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -43,6 +47,7 @@ class TcpProxy:
             threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
 
     def _pump(self, a: socket.socket, b: socket.socket) -> None:
+        """Copy between client ``a`` and upstream ``b`` until either closes."""
         selector = selectors.DefaultSelector()
         selector.register(a, selectors.EVENT_READ, b)
         selector.register(b, selectors.EVENT_READ, a)
@@ -52,6 +57,8 @@ class TcpProxy:
                     data = key.fileobj.recv(65536)
                     if not data:
                         return
+                    if key.fileobj is b and not self._answers.is_set():
+                        continue  # swallowed
                     key.data.sendall(data)
         except OSError:
             return
@@ -73,6 +80,12 @@ class TcpProxy:
 
     def restore(self) -> None:
         self._up.set()
+
+    def swallow_answers(self) -> None:
+        self._answers.clear()
+
+    def pass_answers(self) -> None:
+        self._answers.set()
 
     def close(self) -> None:
         self._closed = True
