@@ -19,6 +19,8 @@ from conftest import ALL_DUMPS, DATA, TESTS
 from jsonschema import Draft202012Validator, validators
 
 from oomlens.analysis.bitmaps import DuplicateBitmaps
+from oomlens.analysis.trigger import capture_section
+from oomlens.capture.sidecar import checked_sidecar
 from oomlens.config import Settings
 from oomlens.report.document import SCHEMA, build_report
 
@@ -34,6 +36,15 @@ OOM_MESSAGES = ["Java heap space", ART_OOM,
                 "Could not allocate JNI Env: Too many open files", "something else entirely"]
 # Shapes the bundled dumps cannot show: no bundled dump has a known library leak.
 JVM_ONLY = {"library_leak_pattern"}
+# Shapes only a capture's sidecar gives (tests/test_capture_report.py checks them).
+CAPTURE_ONLY = {"capture", "capture_threshold"}
+# A heap-threshold capture as the agent writes it (docs/capture.md), for the strictness tests.
+SIDECAR = {"schema": "oomlens.capture/1", "capture_id": "5b1c", "trigger": "heap-threshold",
+           "threshold": {"metric": "heap", "value": 461_373_440, "limit": 429_496_729,
+                         "max": 536_870_912, "checks": 3, "rule": "sustained"},
+           "heap_used_bytes": 501_219_328, "heap_after_gc_bytes": 461_373_440,
+           "heap_max_bytes": 536_870_912, "threads": 41, "open_fds": 88, "fd_limit": 4096,
+           "pid": 4711, "host": "build-7", "jvm": {"name": "OpenJDK 64-Bit Server VM"}}
 
 
 def _strict_integer(checker, instance) -> bool:
@@ -155,7 +166,9 @@ def _objects_in(node, where="$"):
 def test_every_object_is_closed_and_its_keys_required(schema):
     """Strict by construction: no object accepts unknown keys, and every listed key is
     required, except the OOM message's numbers (only those the message has)."""
-    optional_ok = {"$/$defs/oom_cause/properties/numbers": None}
+    optional_ok = {"$/$defs/oom_cause/properties/numbers": None,
+                   # added to oomlens.report/1 later: documents made before have no capture
+                   "$": {"capture"}}
     for where, obj in _objects_in(schema):
         if "properties" not in obj or where.endswith("/items"):
             continue  # a $ref with one more constraint on a property (the leaks lists)
@@ -293,6 +306,10 @@ SHAPES = {
     "retained_object": (lambda d: d["top_retained"], None),
     "histogram_row": (lambda d: d["histogram"], None),
     "retrace": (lambda d: [d["retrace"]] if d.get("retrace") else [], None),
+    "capture": (lambda d: [d["capture"]] if d.get("capture") else [],
+                lambda c: c["threshold"] and c["jvm"]),
+    "capture_threshold": (lambda d: [d["capture"]["threshold"]] if d.get("capture") else [],
+                          lambda t: t["max"] and t["checks"]),
 }
 
 
@@ -321,7 +338,7 @@ def check_shapes(schema, docs: list[dict], wanted: set[str]) -> None:
 def test_documents_hold_every_shape(schema, report_of, oom_docs, duplicates_doc, mapped_doc):
     docs = [report_of(name, t) for name in ALL_DUMPS for t in ("default", "low")]
     check_shapes(schema, [*docs, *oom_docs, duplicates_doc, mapped_doc],
-                 set(schema["$defs"]) - JVM_ONLY)
+                 set(schema["$defs"]) - JVM_ONLY - CAPTURE_ONLY)
 
 
 @pytest.mark.jvm
@@ -393,16 +410,23 @@ BAD = {
     "library leak in leaks": _library_group_in_leaks,
     "plain leak in library_leaks": _plain_group_in_library_leaks,
     "retrace key missing": _delete(lambda d: d["retrace"], "compiler"),
+    "unknown capture trigger": _set(lambda d: d["capture"], "trigger", "gc-threshold"),
+    "capture key missing": _delete(lambda d: d["capture"], "threads"),
+    "float for a capture count": _set(lambda d: d["capture"], "heap_max_bytes", 536870912.0),
+    "unknown threshold metric": _set(lambda d: d["capture"]["threshold"], "metric", "cpu"),
+    "unknown key in the capture's jvm": _set(lambda d: d["capture"]["jvm"], "arch", "x86"),
 }
 
 
 @pytest.fixture(scope="module")
 def good_doc(report_of, oom_docs, mapped_doc) -> dict:
     """A real document with leaks, nested big objects and clusters with contains, given the
-    OOM cause and the retrace section of two other real documents."""
+    OOM cause and the retrace section of two other real documents, and the capture section
+    of a sidecar."""
     doc = copy.deepcopy(report_of(BINDER, "low"))
     doc["oom_cause"] = copy.deepcopy(oom_docs[0]["oom_cause"])
     doc["retrace"] = copy.deepcopy(mapped_doc["retrace"])
+    doc["capture"] = as_printed(capture_section(checked_sidecar(SIDECAR)))
     return doc
 
 

@@ -31,7 +31,7 @@ _STRINGS = {"capture_id": 100, "reason": 500, "oom_message": 10_000, "oom_stack_
 _INTEGERS = ("pid", "heap_used_bytes", "heap_after_gc_bytes", "heap_max_bytes", "threads",
              "thread_limit", "open_fds", "fd_limit", "dump_bytes", "dump_millis")
 _NESTED = {"jvm": ("name", "vendor", "version"), "os": ("name", "version", "arch")}
-_THRESHOLD_INTEGERS = ("value", "limit", "max", "checks")
+_THRESHOLD_INTEGERS = ("value", "limit", "max", "checks", "previous")
 
 
 class BadSidecar(OomlensError):

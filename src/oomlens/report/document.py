@@ -16,18 +16,15 @@ from oomlens.analysis.app_code import AppPackages
 from oomlens.analysis.big_objects import find_big_objects
 from oomlens.analysis.clusters import find_clusters
 from oomlens.analysis.leaks import find_leaks
-from oomlens.analysis.oom_cause import FILE_DESCRIPTORS, THREAD_LIMIT, classify_oom_message
+from oomlens.analysis.look_first import for_oom_kind
+from oomlens.analysis.oom_cause import classify_oom_message
+from oomlens.analysis.trigger import capture_section
 from oomlens.config import Settings
 from oomlens.ids import format_id
 
 SCHEMA = "oomlens.report/1"
 TOP_RETAINED = 20
 HISTOGRAM_ROWS = 50
-
-# Which sections answer each kind of OutOfMemoryError first.
-_SECTIONS_BY_CAUSE = {THREAD_LIMIT: ["threads"],
-                      FILE_DESCRIPTORS: ["file_descriptors", "threads"]}
-_HEAP_SECTIONS = ["leaks", "big_objects", "class_clusters", "bitmaps"]
 
 Step = Callable[[str], None]
 
@@ -39,7 +36,7 @@ def _oom_cause(message: str | None) -> dict | None:
     if message is None:
         return None
     cause = classify_oom_message(message)
-    return {**cause.to_json(), "look_first": _SECTIONS_BY_CAUSE.get(cause.kind, _HEAP_SECTIONS)}
+    return {**cause.to_json(), "look_first": for_oom_kind(cause.kind)}
 
 
 def _dump_section(heap) -> dict:
@@ -64,11 +61,17 @@ def _histogram(heap) -> list[dict]:
 
 
 def build_report(heap, settings: Settings, oom_message: str | None = None,
-                 step: Step | None = None, retrace: dict | None = None) -> dict:
+                 step: Step | None = None, retrace: dict | None = None,
+                 capture: dict | None = None) -> dict:
     """Analyse ``heap`` and return the report document. ``step(name)`` is called as each
     phase starts (for progress display); ``retrace`` is what applying a mapping to the heap
-    reported (``retrace.apply.apply_mapping``), None without a mapping."""
+    reported (``retrace.apply.apply_mapping``), None without a mapping; ``capture`` is the
+    checked sidecar of the capture that took the dump (``capture.sidecar``), None without one.
+    Without ``oom_message``, an ``oom`` capture's message is classified (the agent saw the
+    error thrown); a threshold capture has none: no error was thrown, none is guessed."""
     step = step or (lambda name: None)
+    if oom_message is None and capture is not None and capture["trigger"] == "oom":
+        oom_message = capture.get("oom_message")
     app = AppPackages(settings.app_packages)
     step("dominator tree")
     heap.dominator_tree  # noqa: B018 - computed here so progress shows where time goes
@@ -93,6 +96,7 @@ def build_report(heap, settings: Settings, oom_message: str | None = None,
         "dump": _dump_section(heap),
         "settings": settings.to_json(),
         "oom_cause": _oom_cause(oom_message),
+        "capture": capture_section(capture) if capture is not None else None,
         "summary": {"leaks": len(leak_groups),
                     "leaking_objects": sum(g["instances"] + g["untraced_instances"]
                                            for g in leak_groups),

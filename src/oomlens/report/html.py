@@ -20,13 +20,12 @@ from importlib import resources
 import jinja2
 from markupsafe import Markup
 
+from oomlens.report import sections as report_sections
+from oomlens.report.capture_facts import capture_facts
 from oomlens.report.units import human_bytes, plural
 
 TEMPLATE = "report.html.j2"
 SCRIPT = "report.js"
-# Same order as the terminal report; the OOM cause's ``look_first`` sections move to the front.
-SECTIONS = ["leaks", "library_leaks", "big_objects", "class_clusters", "bitmaps", "threads",
-            "file_descriptors", "top_retained"]
 TITLES = {"leaks": "Leaks", "library_leaks": "Library leaks", "big_objects": "Big objects",
           "class_clusters": "Class clusters", "bitmaps": "Bitmaps", "threads": "Threads",
           "file_descriptors": "File descriptors", "top_retained": "Top retained",
@@ -34,9 +33,8 @@ TITLES = {"leaks": "Leaks", "library_leaks": "Library leaks", "big_objects": "Bi
 
 
 def section_order(report: dict) -> list[str]:
-    cause = report.get("oom_cause") or {}
-    first = [s for s in cause.get("look_first", []) if s in SECTIONS]
-    return first + [s for s in SECTIONS if s not in first] + ["histogram"]
+    """The terminal report's order (``report.sections``), then the histogram."""
+    return report_sections.section_order(report) + ["histogram"]
 
 
 def render_html(report: dict) -> str:
@@ -44,6 +42,7 @@ def render_html(report: dict) -> str:
     script = _script()
     return _environment().get_template(TEMPLATE).render(
         report=report, sections=section_order(report), titles=TITLES,
+        capture_facts=capture_facts(report["capture"]) if report.get("capture") else [],
         # The page's own static script (never document data), and its CSP hash.
         script=Markup(script), script_hash=_csp_hash(script)).lstrip()
 

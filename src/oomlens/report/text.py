@@ -10,20 +10,19 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from oomlens.report.capture_facts import capture_facts
+from oomlens.report.sections import section_order
 from oomlens.report.units import human_bytes, plural
 
 ROWS = 10
 TRACES = 5
+STACK_LINES = 12  # of the OutOfMemoryError's stack trace (all of it is in the JSON and HTML)
 
 
 def render_text(report: dict, console: Console, rows: int = ROWS, traces: int = TRACES) -> None:
     """Print the report: cause first, then the sections that answer that cause."""
     _header(report, console)
-    order = ["leaks", "library_leaks", "big_objects", "class_clusters", "bitmaps", "threads",
-             "file_descriptors", "top_retained"]
-    cause = report.get("oom_cause") or {}
-    first = [s for s in cause.get("look_first", []) if s in order]
-    for section in first + [s for s in order if s not in first]:
+    for section in section_order(report):
         _SECTIONS[section](report, console, rows, traces)
 
 
@@ -45,11 +44,31 @@ def _header(report: dict, console: Console) -> None:
                       + (f" ({escape(numbers)})" if numbers else ""))
         if cause.get("message"):
             console.print(f"  message: {escape(cause['message'])}")
+    if report.get("capture"):
+        _capture(report["capture"], console)
     s = report["summary"]
     console.print(f"Findings: {plural(s['leaks'], 'leak')} ({plural(s['leaking_objects'], 'object')}"
                   f", {human_bytes(s['leaked_bytes'])}), {plural(s['library_leaks'], 'library leak')}"
                   f", {plural(s['big_objects'], 'big object')}, "
                   f"{plural(s['class_clusters'], 'class cluster')}")
+
+
+def _capture(capture: dict, console: Console) -> None:
+    console.print(f"Trigger: [bold]{escape(capture['trigger'])}[/] - "
+                  f"{escape(capture['summary'])}")
+    for _, label, text in capture_facts(capture):
+        console.print(f"  {label}: {escape(text)}")
+    if capture["truncated"]:
+        console.print("  [yellow]the capture was cut off: the agent stopped before its dump "
+                      "was complete[/]")
+    if capture["oom_stack_trace"]:
+        lines = capture["oom_stack_trace"].splitlines()
+        console.print("  stack trace:")
+        for line in lines[:STACK_LINES]:
+            console.print(f"    {escape(line)}")
+        if len(lines) > STACK_LINES:
+            console.print(f"    ... {len(lines) - STACK_LINES} more lines "
+                          "(see --format json or html)")
 
 
 def _leaks(report: dict, console: Console, rows: int, traces: int, key: str = "leaks",

@@ -14,3 +14,9 @@ def human_bytes(n: int) -> str:
 
 def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else ('es' if noun.endswith('s') else 's')}"
+
+
+def short_bytes(n: int) -> str:
+    """``human_bytes`` without a trailing ``.0`` (``512 MB``, ``1.5 GB``): sizes in a sentence,
+    where a limit someone configured reads as they wrote it."""
+    return human_bytes(n).replace(".0 ", " ")

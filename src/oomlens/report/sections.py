@@ -1,0 +1,25 @@
+"""The order a rendering shows a report's sections in: what answers the problem first.
+
+The OOM cause says which sections that is when there was an error message; a dump the agent took
+at a threshold has none, and its capture says instead (threads first for a thread threshold).
+Every rendering (terminal, HTML, the dashboard's report page) orders by this one rule.
+"""
+
+from __future__ import annotations
+
+# the sections every rendering knows, in their usual order
+ORDER = ("leaks", "library_leaks", "big_objects", "class_clusters", "bitmaps", "threads",
+         "file_descriptors", "top_retained")
+
+
+def look_first(report: dict) -> list[str]:
+    """The sections to read first: the OOM cause's, else (no message) the capture's."""
+    source = report.get("oom_cause") or report.get("capture") or {}
+    return list(source.get("look_first") or ())
+
+
+def section_order(report: dict, sections=ORDER) -> list[str]:
+    """``sections`` with those to read first moved to the front (in look_first's order);
+    a rendering passes the sections it has."""
+    first = [s for s in look_first(report) if s in sections]
+    return first + [s for s in sections if s not in first]
