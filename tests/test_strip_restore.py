@@ -3,12 +3,13 @@
 - The stripped dump is the same heap: object ids, classes, shallow sizes, GC roots, the reference
   graph, dominators and retained sizes, compared array by array with the original's.
 - At the ``strings`` level exactly the arrays that back a String or a Bitmap lose their
-  elements (found independently here, through the heap API).
+  elements, except those holding threads' names (found independently here, through the heap
+  API; tests/test_strip_thread_names.py tests the names).
 - ``restore`` gives back the original file byte for byte, except the bytes strip removed, which
   are zero; VisualVM reads the restored HotSpot dumps with the same instance counts, shallow and
   retained sizes as the originals, and Debian's hprof-conv converts the restored Android dumps.
-- ``analyze`` finds the same leaks, big objects, clusters and histogram in a stripped dump; Strings
-  show as ``<redacted>``.
+- ``analyze`` finds the same leaks, big objects, clusters and histogram in a stripped dump (and
+  at ``strings`` the same thread groups); Strings show as ``<redacted>``.
 - Damaged input and bad paths: one line, exit status 2, no output left behind.
 """
 
@@ -40,7 +41,7 @@ from oomlens.hprof import pack
 from oomlens.hprof.source import DumpFile
 from oomlens.hprof.scan import KIND_INSTANCE, KIND_PRIMITIVE_ARRAY, data_offset
 from oomlens.hprof.strip import LEVELS, strip_dump
-from oomlens.hprof.survey import MarkSpool, build_mark_set
+from oomlens.hprof.marks import MarkSpool, build_mark_set
 from oomlens.hprof import _rewrite
 from oomlens.hprof import rewrite as R
 from oomlens.hprof import survey as S
@@ -107,6 +108,25 @@ def reference_field(heap, class_name: str, field: str) -> np.ndarray:
     return np.concatenate(ids) if ids else np.zeros(0, np.int64)
 
 
+def thread_name_arrays(heap) -> np.ndarray:
+    """Ids of the arrays that hold threads' names: the ``value`` of each Thread's name String,
+    or the name itself where it is a char[] (JDK 6 to 8u05), read through the heap API."""
+    ids = []
+    for index in heap.instance_indices("java.lang.Thread").tolist():
+        name = heap.object_at(index).get("name")
+        if name is not None:
+            ids.append(name.id if name.class_name == "char[]" else name["value"].id)
+    return np.array(ids, np.int64)
+
+
+def strings_level_arrays(heap) -> np.ndarray:
+    """Ids of the arrays the ``strings`` level empties: Strings' values and Bitmaps' pixels,
+    but not threads' names."""
+    marked = np.concatenate([reference_field(heap, "java.lang.String", "value"),
+                             reference_field(heap, "android.graphics.Bitmap", "mBuffer")])
+    return np.setdiff1d(marked, thread_name_arrays(heap))
+
+
 def emptied_arrays(heap) -> np.ndarray:
     """Indices of the primitive arrays whose elements are not in the dump."""
     objects = heap.index.objects
@@ -153,9 +173,7 @@ def expected_restore(original: bytes, heap, level: str) -> np.ndarray:
     objects, classes = heap.index.objects, heap.index.classes
     prim = np.nonzero(objects.kind == KIND_PRIMITIVE_ARRAY)[0]
     if level == "strings":
-        marked = np.concatenate([reference_field(heap, "java.lang.String", "value"),
-                                 reference_field(heap, "android.graphics.Bitmap", "mBuffer")])
-        prim = prim[np.isin(objects.ids[prim], marked)]
+        prim = prim[np.isin(objects.ids[prim], strings_level_arrays(heap))]
     ranges = payload_ranges(heap, prim)
     strings = heap.class_indices_with_subclasses(classes.by_name("java.lang.String"))
     if level == "all":
@@ -196,11 +214,8 @@ def test_stripped_dump_is_the_same_heap(open_dump, stripped, name, level):
         emptied = emptied_arrays(heap)
         assert result.arrays_emptied == len(emptied) - len(emptied_arrays(original))
         if level == "strings":
-            marked = np.concatenate([
-                reference_field(original, "java.lang.String", "value"),
-                reference_field(original, "android.graphics.Bitmap", "mBuffer")])
             prim = np.nonzero(a.objects.kind == KIND_PRIMITIVE_ARRAY)[0]
-            backing = prim[np.isin(a.objects.ids[prim], marked)]
+            backing = prim[np.isin(a.objects.ids[prim], strings_level_arrays(original))]
             assert np.array_equal(np.union1d(backing, emptied_arrays(original)), emptied)
             assert len(backing) > 100
         else:
@@ -280,10 +295,11 @@ COMPARED = ("leaks", "library_leaks", "big_objects", "class_clusters", "histogra
             "top_retained")
 
 
-def findings(report: dict) -> dict:
+def findings(report: dict, level: str) -> dict:
     """The report's findings, without what a stripped dump cannot say: the texts of
-    LeakCanary's watch keys and descriptions (Strings)."""
-    out = copy.deepcopy({key: report[key] for key in COMPARED})
+    LeakCanary's watch keys and descriptions (Strings), and at ``arrays`` threads' names."""
+    compared = COMPARED + (("threads",) if level == "strings" else ())
+    out = copy.deepcopy({key: report[key] for key in compared})
     for group in out["leaks"] + out["library_leaks"]:
         group.pop("watch_keys", None)
         group.pop("watch_descriptions", None)
@@ -291,27 +307,29 @@ def findings(report: dict) -> dict:
     return out
 
 
-def _same_findings(original_path: Path, stripped_path: Path) -> tuple[dict, dict]:
+def _same_findings(original_path: Path, stripped_path: Path, level: str) -> tuple[dict, dict]:
     settings = Settings()
     with oomlens.open_heap(original_path) as heap:
         before = build_report(heap, settings)
     with oomlens.open_heap(stripped_path) as heap:
         after = build_report(heap, settings)
-    assert findings(after) == findings(before)
+    assert findings(after, level) == findings(before, level)
     return before, after
 
 
 @pytest.mark.parametrize("level", ["strings", "arrays"])
 def test_leakcanary_dump_gives_the_same_findings(stripped, level):
     name = "dalvik_leak_service_binder.hprof.gz"
-    before, after = _same_findings(DATA / name, stripped(name, level)[0])
+    before, after = _same_findings(DATA / name, stripped(name, level)[0], level)
     assert len(before["leaks"]) >= 1
     keys = [k for g in before["leaks"] for k in g["watch_keys"]]
     assert "b3abfae6-2c53-42e1-b8c1-96b0558dbeae" in keys
     # the watch key is a String: it is redacted, but still there (and still a key)
     assert [k for g in after["leaks"] for k in g["watch_keys"]] == [REDACTED] * len(keys)
+    # threads' names are kept at strings (the same groups: compared above), removed at arrays
     names = [n for t in after["threads"] for n in t["names"]]
-    assert names and set(names) == {REDACTED}
+    assert "Binder_1" in [n for t in before["threads"] for n in t["names"]]
+    assert names and (set(names) == {REDACTED}) == (level == "arrays")
 
 
 @pytest.mark.parametrize("level", ["strings", "arrays"])
@@ -319,8 +337,9 @@ def test_android_leaks_program_gives_the_same_findings(java_dumps, tmp_path, lev
     dump = java_dumps("AndroidLeaks")
     out = tmp_path / "stripped.hprof.zst"
     strip_dump(dump, out, level)
-    before, _ = _same_findings(dump, out)
+    before, _ = _same_findings(dump, out, level)
     assert len(before["leaks"]) >= 5 and before["big_objects"] and before["class_clusters"]
+    assert len(before["threads"]) >= 5
 
 
 # -- redacted strings --------------------------------------------------------------------------
@@ -368,7 +387,9 @@ def test_cli_strip_and_restore(tmp_path):
     doc = json.loads(result.stdout)
     assert doc["level"] == "strings" and doc["compressed"] and doc["hprof_bytes"] == 14_080_024
     assert doc["stored_bytes"] == (tmp_path / "s.hprof.zst").stat().st_size
-    assert doc["string_values"] == 46_312 and doc["passes"] == 1
+    # 46,312 Strings, 11 of them the names of the 11 threads, which stay
+    assert doc["string_values"] == 46_301 and doc["passes"] == 1
+    assert doc["keep_thread_names"] and doc["thread_names"] == 11
     restored = tmp_path / "r.hprof.zst"
     result = run_cli("restore", "--compress", "--json", tmp_path / "s.hprof.zst", restored)
     doc = json.loads(result.stdout)
@@ -380,14 +401,9 @@ def test_cli_strip_and_restore(tmp_path):
 # -- the mark set --------------------------------------------------------------------------------
 def _mark_set(ids):
     spool = MarkSpool()
-    ids = np.array(ids, np.int64)
-    spool.add(ids)
-    first = int(ids[0])
-    or_delta = 0
-    for i in ids.tolist():
-        or_delta |= (i - first) & ((1 << 64) - 1)
-    return R.make_plan({R.F_STRIP_MARKED_ARRAYS: True},
-                       build_mark_set(spool, len(ids), int(ids.min()), int(ids.max()), or_delta))
+    for chunk in (ids[:1], ids[1:]):  # the extent is measured across chunks
+        spool.add(np.array(chunk, np.int64))
+    return R.make_plan({R.F_STRIP_MARKED_ARRAYS: True}, build_mark_set(spool).plan_arrays())
 
 
 @pytest.mark.parametrize("ids,kind", [
@@ -404,6 +420,19 @@ def test_mark_set_is_exact(ids, kind):
     for probe in probes:
         assert R.is_marked(plan.mark_meta, plan.mark_bits, plan.mark_sorted, probe) == \
             (probe in ids), hex(probe)
+    # taking ids out again (strip's kept thread names), some of them never in the set
+    spool = MarkSpool()
+    spool.add(np.array(ids, np.int64))
+    marks = build_mark_set(spool)
+    probes = np.array(sorted(probes), np.int64)
+    assert marks.contains(probes).tolist() == [p in ids for p in probes.tolist()]
+    gone = {ids[0], ids[-1] + 4}
+    marks.discard(np.array(sorted(gone), np.int64))
+    left = set(ids) - gone
+    assert marks.contains(probes).tolist() == [p in left for p in probes.tolist()]
+    meta, bits, ids_sorted = marks.plan_arrays()
+    for probe in probes.tolist():
+        assert R.is_marked(meta, bits, ids_sorted, probe) == (probe in left), hex(probe)
 
 
 # -- unusual record orders (made by hand) -----------------------------------------------------
@@ -435,7 +464,7 @@ def _string_dump(string_class_first: bool, subclass: bool) -> bytes:
 
 
 @pytest.mark.parametrize("string_class_first,subclass,passes", [
-    (True, False, 1), (False, False, 2), (True, True, 2)])
+    (True, False, 1), (False, False, 2), (True, True, 1), (False, True, 2)])
 def test_strings_are_found_whatever_the_record_order(tmp_path, string_class_first, subclass,
                                                      passes):
     src = tmp_path / "in.hprof"

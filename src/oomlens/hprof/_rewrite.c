@@ -33,6 +33,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hprof_format.h"
@@ -57,14 +58,15 @@ enum { EDIT_NONE, EDIT_EMPTY_ARRAY, EDIT_FILL_ARRAY, EDIT_ZERO_FIELDS, EDIT_ZERO
 
 /* -- survey.py ------------------------------------------------------------------------------- */
 enum { SV_P, SV_REC_END, SV_HEAP_STARTED, SV_HEAP_RECORDS, SV_N_MATCH, SV_N_LC, SV_N_CLS,
-       SV_N_FIELDS, SV_N_TARGETS, SV_N_MARKS, SV_MARKS, SV_MARK_MIN, SV_MARK_MAX, SV_MARK_FIRST,
-       SV_MARK_OR, SV_EARLY, SV_TRUNC_AT, SV_MISSING, SV_ERR_AT, SV_STRING_MARKS,
-       SV_BITMAP_MARKS, SV_GROW, N_SV };
-enum { R_DONE, R_PAUSE, R_GROW, R_MARKS, R_ERROR };
+       SV_N_FIELDS, SV_N_TARGETS, SV_N_MARKS, SV_N_NAMES, SV_RESOLVED, SV_EARLY, SV_LATE,
+       SV_TRUNC_AT, SV_MISSING, SV_ERR_AT, SV_STRING_MARKS, SV_BITMAP_MARKS, SV_THREAD_NAMES,
+       SV_GROW, N_SV };
+enum { R_DONE, R_PAUSE, R_GROW, R_MARKS, R_ERROR, R_RESOLVE };
 enum { GROW_MATCH, GROW_LC, GROW_CLASSES, GROW_TARGETS };
-enum { TARGET_STRING, TARGET_BITMAP };
+enum { TARGET_STRING, TARGET_BITMAP, TARGET_THREAD };
 #define OFFSET_UNKNOWN (-1)
 #define OFFSET_NONE (-2)
+#define SEEN_BITS 20 /* survey.SEEN_BYTES = 2^SEEN_BITS / 8 */
 /* indices into survey.NAMES */
 #define NAME_STRING_CLASS_0 0
 #define NAME_STRING_CLASS_1 1
@@ -72,6 +74,9 @@ enum { TARGET_STRING, TARGET_BITMAP };
 #define NAME_BITMAP_CLASS_1 3
 #define NAME_VALUE 4
 #define NAME_MBUFFER 5
+#define NAME_THREAD_CLASS_0 9
+#define NAME_THREAD_CLASS_1 10
+#define NAME_THREAD_NAME 11
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
@@ -577,10 +582,22 @@ typedef struct {
     int8_t *tg_kind;
     int64_t *tg_offset;
     int64_t tg_cap;
-    int64_t *marks;
+    int64_t *marks, *mark_owner;
     int64_t marks_cap;
+    int64_t *thread_names;
+    int64_t thread_names_cap;
+    uint8_t *seen;  /* 2^SEEN_BITS bits: instances of a class with this hash have been read */
+    /* Where each marked class is in tg_*: open addressing on the class id, index + 1 (0: free
+     * slot), at most half full. Made for one call from tg_class (survey.py rewrites the tables
+     * between calls), so the driver never sees it. A lookup per instance must not scan the
+     * table: with Thread, every subclass of it in the app is a marked class. */
+    int64_t *tg_slots;
+    int tg_slot_bits;
     int64_t *st;
 } Survey;
+
+/* The field each kind of marked class holds the interesting reference in (NAMES indices). */
+static const int64_t TARGET_FIELD[] = {NAME_VALUE, NAME_MBUFFER, NAME_THREAD_NAME};
 
 /* Index in NAMES of the ``n`` bytes at ``p``, or -1. */
 static int64_t matches_name(const Survey *s, int64_t p, int64_t n) {
@@ -599,9 +616,45 @@ static int64_t name_index(const Survey *s, int64_t name_id) {
     return -1;
 }
 
+static inline uint64_t target_slot(const Survey *s, int64_t class_id) {
+    return ((uint64_t)class_id * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - s->tg_slot_bits);
+}
+
+/* The bit of ``seen`` for ``class_id``: a one-hash Bloom filter of the classes whose instances
+ * have been read. A class dump read later, of a subclass of a marked class, then tells whether
+ * instances of it may have been passed over unmarked (R_RESOLVE could not know the subclass):
+ * a false "maybe" only costs a second pass. */
+static inline uint64_t seen_bit(int64_t class_id) {
+    return ((uint64_t)class_id * UINT64_C(0xD6E8FEB86659FD93)) >> (64 - SEEN_BITS);
+}
+
+/* Index in tg_* of ``class_id`` (its first entry), or -1. */
 static inline int64_t target_of(const Survey *s, int64_t class_id) {
-    for (int64_t k = 0; k < s->st[SV_N_TARGETS]; k++)
-        if (s->tg_class[k] == class_id) return k;
+    uint64_t mask = ((uint64_t)1 << s->tg_slot_bits) - 1;
+    for (uint64_t h = target_slot(s, class_id);; h = (h + 1) & mask) {
+        int64_t e = s->tg_slots[h];
+        if (e == 0) return -1;
+        if (s->tg_class[e - 1] == class_id) return e - 1;
+    }
+}
+
+/* Make tg_*[k] findable by target_of (a later duplicate of a class id stays unfound). */
+static inline void index_target(const Survey *s, int64_t k) {
+    uint64_t mask = ((uint64_t)1 << s->tg_slot_bits) - 1;
+    for (uint64_t h = target_slot(s, s->tg_class[k]);; h = (h + 1) & mask) {
+        int64_t e = s->tg_slots[h];
+        if (e == 0) {
+            s->tg_slots[h] = k + 1;
+            return;
+        }
+        if (s->tg_class[e - 1] == s->tg_class[k]) return;
+    }
+}
+
+static int target_kind_named(int64_t name) {
+    if (name == NAME_STRING_CLASS_0 || name == NAME_STRING_CLASS_1) return TARGET_STRING;
+    if (name == NAME_BITMAP_CLASS_0 || name == NAME_BITMAP_CLASS_1) return TARGET_BITMAP;
+    if (name == NAME_THREAD_CLASS_0 || name == NAME_THREAD_CLASS_1) return TARGET_THREAD;
     return -1;
 }
 
@@ -609,12 +662,8 @@ static inline int64_t target_of(const Survey *s, int64_t class_id) {
 static int resolve_targets(const Survey *s) {
     int64_t *st = s->st;
     for (int64_t i = 0; i < st[SV_N_LC]; i++) {
-        int64_t name = name_index(s, s->lc_name[i]);
-        int kind;
-        if (name == NAME_STRING_CLASS_0 || name == NAME_STRING_CLASS_1) kind = TARGET_STRING;
-        else if (name == NAME_BITMAP_CLASS_0 || name == NAME_BITMAP_CLASS_1) kind = TARGET_BITMAP;
-        else continue;
-        if (target_of(s, s->lc_class[i]) >= 0) continue;
+        int kind = target_kind_named(name_index(s, s->lc_name[i]));
+        if (kind < 0 || target_of(s, s->lc_class[i]) >= 0) continue;
         int64_t k = st[SV_N_TARGETS];
         if (k == s->tg_cap) {
             st[SV_GROW] = GROW_TARGETS;
@@ -624,13 +673,14 @@ static int resolve_targets(const Survey *s) {
         s->tg_kind[k] = (int8_t)kind;
         s->tg_offset[k] = OFFSET_UNKNOWN;
         st[SV_N_TARGETS] = k + 1;
+        index_target(s, k);
     }
     return 0;
 }
 
 /* Record the CLASS_DUMP at ``p`` (tag included, measured by sub_record_end); for a marked class,
- * the offset of its ``value`` / ``mBuffer`` field among its own fields (they come first in
- * instance data). */
+ * the offset of its ``value`` / ``mBuffer`` / ``name`` field among its own fields (they come
+ * first in instance data). */
 static int survey_class(const Survey *s, int64_t p) {
     const uint8_t *src = s->src;
     int64_t *st = s->st;
@@ -651,14 +701,22 @@ static int survey_class(const Survey *s, int64_t p) {
         return R_GROW;
     }
     int64_t class_id = read_id(src, p + 1, id_size);
+    int64_t super_id = read_id(src, p + 1 + id_size + 4, id_size);
+    int64_t target = target_of(s, class_id);
+    /* a subclass of a marked class whose layout is known is marked too (its own fields first) */
+    int64_t parent = target < 0 ? target_of(s, super_id) : -1;
+    if (parent >= 0 && s->tg_offset[parent] == OFFSET_UNKNOWN) parent = -1;
+    if (parent >= 0 && st[SV_N_TARGETS] == s->tg_cap) {
+        st[SV_GROW] = GROW_TARGETS;
+        return R_GROW;
+    }
     s->cls_id[k] = class_id;
-    s->cls_super[k] = read_id(src, p + 1 + id_size + 4, id_size);
+    s->cls_super[k] = super_id;
     s->cls_fbegin[k] = f;
     s->cls_nfields[k] = nf;
-    int64_t target = target_of(s, class_id);
     int64_t wanted = -1;
     if (target >= 0 && s->tg_offset[target] == OFFSET_UNKNOWN) {
-        wanted = s->tg_kind[target] == TARGET_STRING ? NAME_VALUE : NAME_MBUFFER;
+        wanted = TARGET_FIELD[s->tg_kind[target]];
         s->tg_offset[target] = OFFSET_NONE;
     }
     int64_t offset = 0;
@@ -676,15 +734,32 @@ static int survey_class(const Survey *s, int64_t p) {
     }
     st[SV_N_CLS] = k + 1;
     st[SV_N_FIELDS] = f + nf;
+    if (parent >= 0) {
+        int64_t t = st[SV_N_TARGETS];
+        int64_t above = s->tg_offset[parent];
+        s->tg_class[t] = class_id;
+        s->tg_kind[t] = s->tg_kind[parent];
+        s->tg_offset[t] = above >= 0 ? above + offset : OFFSET_NONE;
+        st[SV_N_TARGETS] = t + 1;
+        index_target(s, t);
+        uint64_t b = seen_bit(class_id);
+        if ((s->seen[b >> 3] >> (b & 7)) & 1) st[SV_LATE] += 1;
+    }
     return 0;
 }
 
-/* Mark the array a String or Bitmap instance at ``p`` (measured) holds. */
+/* For an instance at ``p`` (measured) of a marked class: mark the array a String or Bitmap
+ * holds (with the String's id beside it, 0 for a Bitmap), or record what a Thread's ``name``
+ * is (a String, or a char[] before JDK 9's). R_MARKS, with nothing recorded, when the chunk it
+ * needs is full. */
 static inline int survey_instance(const Survey *s, int64_t p) {
     const uint8_t *src = s->src;
     int64_t *st = s->st;
     int id_size = s->id_size;
-    int64_t k = target_of(s, read_id(src, p + 1 + id_size + 4, id_size));
+    int64_t class_id = read_id(src, p + 1 + id_size + 4, id_size);
+    uint64_t b = seen_bit(class_id);
+    s->seen[b >> 3] |= (uint8_t)(1u << (b & 7));
+    int64_t k = target_of(s, class_id);
     if (k < 0) return 0;
     int64_t offset = s->tg_offset[k];
     if (offset == OFFSET_UNKNOWN) {
@@ -695,25 +770,32 @@ static inline int survey_instance(const Survey *s, int64_t p) {
     if (offset < 0 || offset + id_size > read_u4(src, p + 1 + 2 * id_size + 4)) return 0;
     int64_t ref = read_id(src, p + 1 + 2 * id_size + 8 + offset, id_size);
     if (ref == 0) return 0;
+    int kind = s->tg_kind[k];
+    if (kind == TARGET_THREAD) {
+        int64_t n = st[SV_N_NAMES];
+        if (n == s->thread_names_cap) return R_MARKS;
+        s->thread_names[n] = ref;
+        st[SV_N_NAMES] = n + 1;
+        st[SV_THREAD_NAMES] += 1;
+        return 0;
+    }
     int64_t n = st[SV_N_MARKS];
     if (n == s->marks_cap) return R_MARKS;
     s->marks[n] = ref;
+    s->mark_owner[n] = kind == TARGET_STRING ? read_id(src, p + 1, id_size) : 0;
     st[SV_N_MARKS] = n + 1;
-    if (st[SV_MARKS] == 0) st[SV_MARK_MIN] = st[SV_MARK_MAX] = st[SV_MARK_FIRST] = ref;
-    st[SV_MARKS] += 1;
-    st[SV_MARK_MIN] = min64(st[SV_MARK_MIN], ref);
-    st[SV_MARK_MAX] = max64(st[SV_MARK_MAX], ref);
-    st[SV_MARK_OR] |= (int64_t)((uint64_t)ref - (uint64_t)st[SV_MARK_FIRST]);
-    if (s->tg_kind[k] == TARGET_STRING) st[SV_STRING_MARKS] += 1;
+    if (kind == TARGET_STRING) st[SV_STRING_MARKS] += 1;
     else st[SV_BITMAP_MARKS] += 1;
     return 0;
 }
 
 /* The survey kernel: walk from ``st[SV_P]``: with ``collect``, record names, LOAD_CLASS and
  * CLASS_DUMPs (and resolve the marked classes when the first heap dump starts); with ``mark``,
- * mark the arrays of instances of the classes in the tg_* tables. Pauses (R_PAUSE) at the first
- * sub-record at or after ``stop_at``, and returns whenever a table or the mark chunk is full
- * (nothing of the current item applied, so calling again resumes exactly). */
+ * mark the arrays of instances of the classes in the tg_* tables. With both, it returns
+ * R_RESOLVE at the first instance, so that the driver can add the subclasses of the marked
+ * classes whose class dumps it has read. Pauses (R_PAUSE) at the first sub-record at or after
+ * ``stop_at``, and returns whenever a table or a chunk is full (nothing of the current item
+ * applied, so calling again resumes exactly). */
 static int survey_records(const Survey *s, int64_t stop_at) {
     const uint8_t *src = s->src;
     int64_t *st = s->st;
@@ -743,7 +825,12 @@ static int survey_records(const Survey *s, int64_t stop_at) {
                 int tag = src[p];
                 int r = 0;
                 if (tag == SUB_INSTANCE_DUMP) {
-                    if (s->mark) r = survey_instance(s, p);
+                    if (s->collect && s->mark && st[SV_RESOLVED] == 0) {
+                        st[SV_RESOLVED] = 1;
+                        r = R_RESOLVE;
+                    } else if (s->mark) {
+                        r = survey_instance(s, p);
+                    }
                 } else if (tag == SUB_CLASS_DUMP) {
                     if (s->collect) r = survey_class(s, p);
                 }
@@ -969,21 +1056,46 @@ static int survey_state_ok(const Survey *s) {
            && st[SV_N_CLS] >= 0 && st[SV_N_CLS] <= s->cls_cap
            && st[SV_N_FIELDS] >= 0 && st[SV_N_FIELDS] <= s->fd_cap
            && st[SV_N_TARGETS] >= 0 && st[SV_N_TARGETS] <= s->tg_cap
-           && st[SV_N_MARKS] >= 0 && st[SV_N_MARKS] <= s->marks_cap;
+           && st[SV_N_MARKS] >= 0 && st[SV_N_MARKS] <= s->marks_cap
+           && st[SV_N_NAMES] >= 0 && st[SV_N_NAMES] <= s->thread_names_cap;
 }
 
+/* Every marked class of the tables must have a kind survey_class knows the field of. */
+static int target_kinds_ok(const Survey *s) {
+    for (int64_t k = 0; k < s->st[SV_N_TARGETS]; k++)
+        if (s->tg_kind[k] < TARGET_STRING || s->tg_kind[k] > TARGET_THREAD) return 0;
+    return 1;
+}
+
+/* Room for the marked-class index: a power of two at least twice the tables' room, so that it
+ * is never more than half full. NULL (MemoryError set) when it cannot be had. */
+static int64_t *new_target_slots(Survey *s) {
+    int bits = 4;
+    while (bits < 62 && ((int64_t)1 << bits) < 2 * s->tg_cap) bits++;
+    s->tg_slot_bits = bits;
+    int64_t *slots = calloc((size_t)1 << bits, sizeof(int64_t));
+    if (slots == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    s->tg_slots = slots;
+    for (int64_t k = 0; k < s->st[SV_N_TARGETS]; k++) index_target(s, k);
+    return slots;
+}
+
+#define N_TABLES 17
 static PyObject *py_survey_records(PyObject *self, PyObject *args) {
-    PyObject *o_src, *o_names, *o_name_off, *o_st, *t[14];
+    PyObject *o_src, *o_names, *o_name_off, *o_st, *t[N_TABLES];
     long long stop_at;
     int id_size, collect, mark;
-    if (!PyArg_ParseTuple(args, "OLiOOppOOOOOOOOOOOOOOO:survey_records", &o_src, &stop_at,
+    if (!PyArg_ParseTuple(args, "OLiOOppOOOOOOOOOOOOOOOOOO:survey_records", &o_src, &stop_at,
                           &id_size, &o_names, &o_name_off, &collect, &mark, &t[0], &t[1], &t[2],
                           &t[3], &t[4], &t[5], &t[6], &t[7], &t[8], &t[9], &t[10], &t[11], &t[12],
-                          &t[13], &o_st))
+                          &t[13], &t[14], &t[15], &t[16], &o_st))
         return NULL;
     Held h = {.n = 0};
     Survey s = {.id_size = id_size, .collect = collect, .mark = mark};
-    int64_t n[14], n_st;
+    int64_t n[N_TABLES], n_st;
     /* survey.Tables, in field order */
     int ok = (s.src = take(&h, o_src, BYTES, 0, "src", &s.size)) != NULL
              && (s.names = take(&h, o_names, U8, 0, "names", &s.n_names_bytes)) != NULL
@@ -1002,6 +1114,9 @@ static PyObject *py_survey_records(PyObject *self, PyObject *args) {
              && (s.tg_kind = take(&h, t[11], I8, 1, "tg_kind", &n[11])) != NULL
              && (s.tg_offset = take(&h, t[12], I64, 1, "tg_offset", &n[12])) != NULL
              && (s.marks = take(&h, t[13], I64, 1, "marks", &n[13])) != NULL
+             && (s.mark_owner = take(&h, t[14], I64, 1, "mark_owner", &n[14])) != NULL
+             && (s.thread_names = take(&h, t[15], I64, 1, "thread_names", &n[15])) != NULL
+             && (s.seen = take(&h, t[16], U8, 1, "seen", &n[16])) != NULL
              && (s.st = take(&h, o_st, I64, 1, "st", &n_st)) != NULL
              && need(id_size == 4 || id_size == 8, "id size must be 4 or 8")
              && need(n_st >= N_SV, "short survey state");
@@ -1011,8 +1126,12 @@ static PyObject *py_survey_records(PyObject *self, PyObject *args) {
         s.cls_cap = min64(min64(n[4], n[5]), min64(n[6], n[7]));
         s.fd_cap = min64(n[8], n[9]);
         s.tg_cap = min64(min64(n[10], n[11]), n[12]);
-        s.marks_cap = n[13];
-        ok = need(s.marks_cap > 0 && survey_state_ok(&s), "inconsistent survey state");
+        s.marks_cap = min64(n[13], n[14]);
+        s.thread_names_cap = n[15];
+        ok = need(n[16] == (INT64_C(1) << SEEN_BITS) / 8, "seen must have 2^SEEN_BITS bits")
+             && need(s.marks_cap > 0 && s.thread_names_cap > 0 && survey_state_ok(&s)
+                  && target_kinds_ok(&s), "inconsistent survey state")
+             && new_target_slots(&s) != NULL;
     }
     int code = 0;
     if (ok) {
@@ -1020,6 +1139,7 @@ static PyObject *py_survey_records(PyObject *self, PyObject *args) {
         code = survey_records(&s, stop_at);
         Py_END_ALLOW_THREADS
     }
+    free(s.tg_slots);
     release_all(&h);
     return ok ? PyLong_FromLong(code) : NULL;
 }
@@ -1061,12 +1181,13 @@ PyMODINIT_FUNC PyInit__rewrite(void) {
         K(RET_ERROR), K(EDIT_NONE), K(EDIT_EMPTY_ARRAY), K(EDIT_FILL_ARRAY), K(EDIT_ZERO_FIELDS),
         K(EDIT_ZERO_STATICS),
         K(SV_P), K(SV_REC_END), K(SV_HEAP_STARTED), K(SV_HEAP_RECORDS), K(SV_N_MATCH),
-        K(SV_N_LC), K(SV_N_CLS), K(SV_N_FIELDS), K(SV_N_TARGETS), K(SV_N_MARKS), K(SV_MARKS),
-        K(SV_MARK_MIN), K(SV_MARK_MAX), K(SV_MARK_FIRST), K(SV_MARK_OR), K(SV_EARLY),
-        K(SV_TRUNC_AT), K(SV_MISSING), K(SV_ERR_AT), K(SV_STRING_MARKS), K(SV_BITMAP_MARKS),
-        K(SV_GROW), K(N_SV), K(R_DONE), K(R_PAUSE), K(R_GROW), K(R_MARKS), K(R_ERROR),
+        K(SV_N_LC), K(SV_N_CLS), K(SV_N_FIELDS), K(SV_N_TARGETS), K(SV_N_MARKS), K(SV_N_NAMES),
+        K(SV_RESOLVED), K(SV_EARLY), K(SV_LATE), K(SV_TRUNC_AT), K(SV_MISSING), K(SV_ERR_AT),
+        K(SV_STRING_MARKS), K(SV_BITMAP_MARKS), K(SV_THREAD_NAMES), K(SV_GROW), K(N_SV),
+        K(R_DONE), K(R_PAUSE), K(R_GROW), K(R_MARKS), K(R_ERROR), K(R_RESOLVE),
         K(GROW_MATCH), K(GROW_LC), K(GROW_CLASSES), K(GROW_TARGETS), K(TARGET_STRING),
-        K(TARGET_BITMAP), K(OFFSET_UNKNOWN), K(OFFSET_NONE), K(NAME_VALUE), K(NAME_MBUFFER),
+        K(TARGET_BITMAP), K(TARGET_THREAD), K(OFFSET_UNKNOWN), K(OFFSET_NONE), K(NAME_VALUE),
+        K(NAME_MBUFFER), K(NAME_THREAD_NAME), K(SEEN_BITS),
     };
 #undef K
     PyObject *table = PyDict_New();

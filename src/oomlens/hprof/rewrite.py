@@ -88,7 +88,7 @@ EditPlan = namedtuple("EditPlan", [
 def make_plan(flags: dict[int, bool] | None = None, marks: tuple | None = None,
               zero_fields: tuple | None = None) -> EditPlan:
     """An edit plan. ``flags`` maps F_* to booleans; ``marks`` = (meta, bits, sorted) as
-    ``survey.build_mark_set`` makes them; ``zero_fields`` = (class ids, begin, layout, off,
+    ``marks.MarkSet.plan_arrays`` gives them; ``zero_fields`` = (class ids, begin, layout, off,
     len) as ``strip.zero_field_table`` makes them; both default to empty."""
     f = np.zeros(N_FLAGS, np.int64)
     for k, v in (flags or {}).items():

@@ -13,8 +13,15 @@ paths and retained sizes on the stripped file. Levels, each including the ones b
     secret (a PIN, a password) is enough to confirm a guess. Were a String's characters inside
     its own instance record (bytes beyond its declared fields), those are zeroed too; no known
     writer does that (ART writes them as a separate array, which is removed).
+    Except, by default (``keep_thread_names``), the characters of threads' names: the String in
+    the ``name`` field of every ``java.lang.Thread`` (and subclass), or the ``char[]`` there on
+    JDK 6 to 8u05. The app's code chooses them (``pool-7-thread-3``), not its user, and they are
+    what explains a thread-limit OutOfMemoryError; whatever the app put into a name stays
+    readable, though (its hash is still zeroed). Without ``keep_thread_names`` they are removed
+    on every runtime, the ``char[]`` ones too.
 ``arrays``
-    The elements of every primitive array.
+    The elements of every primitive array, thread names included: this level promises that no
+    text is left, so it keeps none.
 ``all``
     Also every primitive instance field and every primitive static value (and constant pool
     value) of every class, as MAT's full redaction does; references stay.
@@ -54,8 +61,10 @@ class StripResult:
     compressed: bool
     arrays_emptied: int
     payload_bytes_removed: int
-    string_values: int  # Strings whose value array was marked
+    string_values: int  # Strings whose characters were removed
     bitmap_buffers: int
+    keep_thread_names: bool
+    thread_names: int  # Threads with a name (read at the strings level only)
     instances_zeroed: int
     classes_zeroed: int
     passes: int  # passes over the input before writing (1, or 2 for unusual record orders)
@@ -156,25 +165,41 @@ def build_plan(sv: Survey, level: str, id_size: int) -> R.EditPlan:
              R.F_STRIP_MARKED_ARRAYS: level == "strings",
              R.F_ZERO_STATICS: level == "all",
              R.F_ZERO_UNKNOWN_INSTANCES: level == "all"}
-    return R.make_plan(flags, sv.marks, zero_field_table(layouts, selected, wanted, id_size))
+    return R.make_plan(flags, sv.marks.plan_arrays(),
+                       zero_field_table(layouts, selected, wanted, id_size))
 
 
 # -- the command -------------------------------------------------------------------------------
+def keeps_thread_names(level: str, keep_thread_names: bool | None) -> bool:
+    """Whether ``level`` keeps threads' names: by default at ``strings`` only. Asking to keep
+    them at ``arrays`` or ``all`` is an error rather than ignored: those levels remove every
+    array's elements, and a caller who asked for names would silently not get them."""
+    if keep_thread_names is None:
+        return level == "strings"
+    if keep_thread_names and level != "strings":
+        raise OomlensError(f"thread names can only be kept at level strings, not {level} "
+                           f"(which removes the elements of every array)")
+    return keep_thread_names
+
+
 def strip_dump(source: str | os.PathLike, output: str | os.PathLike, level: str = "strings",
                form: str = "packed", progress: R.Progress | None = None,
-               zstd_level: int | None = None) -> StripResult:
+               zstd_level: int | None = None,
+               keep_thread_names: bool | None = None) -> StripResult:
     """Write ``source`` (plain, .gz, .zst or packed) without the user data ``level`` names to
     ``output``: packed (the default, see pack.py), one zstd stream, or plain HPROF, as ``form``
-    says (rewrite.OUTPUT_FORMS). ``output`` appears only once it is complete."""
+    says (rewrite.OUTPUT_FORMS). ``keep_thread_names``: None = keep them at ``strings`` (see
+    ``keeps_thread_names``). ``output`` appears only once it is complete."""
     if level not in LEVELS:
         raise OomlensError(f"unknown strip level {level!r} (one of: {', '.join(LEVELS)})")
     if form not in R.OUTPUT_FORMS:
         raise OomlensError(f"unknown output format {form!r} (one of: "
                            f"{', '.join(R.OUTPUT_FORMS)})")
+    keep = keeps_thread_names(level, keep_thread_names)
     src, dst = Path(source), Path(output)
     R.check_paths(src, dst)
     with DumpFile(src, progress) as dump:
-        sv = survey(dump, mark=level == "strings", progress=progress)
+        sv = survey(dump, mark=level == "strings", progress=progress, keep_thread_names=keep)
         plan = build_plan(sv, level, dump.header.id_size)
         with R.OutputFile(dst, form, zstd_level) as out:
             stats = R.rewrite_dump(dump, out, plan, progress)
@@ -185,6 +210,8 @@ def strip_dump(source: str | os.PathLike, output: str | os.PathLike, level: str 
             level=level, source=str(src), output=str(dst), source_bytes=dump.file_size,
             hprof_bytes=dump.size, stripped_bytes=stats.output_bytes, stored_bytes=out.stored_bytes,
             format=form, compressed=out.compressed, arrays_emptied=stats.arrays_emptied,
-            payload_bytes_removed=stats.bytes_removed, string_values=sv.string_marks,
-            bitmap_buffers=sv.bitmap_marks, instances_zeroed=stats.instances_zeroed,
+            payload_bytes_removed=stats.bytes_removed,
+            string_values=sv.string_marks - sv.thread_name_strings_kept,
+            bitmap_buffers=sv.bitmap_marks, keep_thread_names=keep,
+            thread_names=sv.thread_names, instances_zeroed=stats.instances_zeroed,
             classes_zeroed=stats.classes_zeroed, passes=sv.passes, warnings=warnings)

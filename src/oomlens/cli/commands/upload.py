@@ -36,6 +36,9 @@ def _digest(path: Path) -> str:
               help="Remove user data (strip --level strings) and pack before sending.")
 @click.option("--level", type=click.Choice(["strings", "arrays", "all"]), default="strings",
               show_default=True, help="Strip level (see `oomlens strip --help`).")
+@click.option("--keep-thread-names/--no-keep-thread-names", default=None,
+              help="Keep threads' names when stripping (default at --level strings; see "
+                   "`oomlens strip --help`).")
 @click.option("--app-version", default="")
 @click.option("--build", default="")
 @click.option("--device-model", default="")
@@ -53,9 +56,9 @@ def _digest(path: Path) -> str:
 @click.option("--retries", type=click.IntRange(0, 20), default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--progress/--no-progress", default=None)
-def command(dump, server, key, do_strip, level, app_version, build, device_model, os_version,
-            api_level, process_name, oom_message, heap_limit_bytes, mapping_id, sidecar,
-            idempotency_key, retries, as_json, progress) -> None:
+def command(dump, server, key, do_strip, level, keep_thread_names, app_version, build,
+            device_model, os_version, api_level, process_name, oom_message, heap_limit_bytes,
+            mapping_id, sidecar, idempotency_key, retries, as_json, progress) -> None:
     """Upload DUMP (plain, .gz, .zst or packed) to an oomlens server, stripped of user data
     unless --no-strip, with the metadata given. Prints the report id."""
     from oomlens.capture.sender import reports_url, send_dump
@@ -78,7 +81,8 @@ def command(dump, server, key, do_strip, level, app_version, build, device_model
 
             body = Path(work) / (source.name + ".oomp")
             with progress_reporter(progress) as report:
-                strip_dump(source, body, level, "packed", report)
+                strip_dump(source, body, level, "packed", report,
+                           keep_thread_names=keep_thread_names)
         if idempotency_key is None:
             idempotency_key = (f"capture-{capture['capture_id']}"
                                if capture and capture.get("capture_id") else _digest(body))
