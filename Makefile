@@ -10,7 +10,8 @@ PORT   ?= 8270
 
 .PHONY: run test system-deps bench bench-analyze bench-strip bench-upload bench-issues clean
 
-$(STAMP): pyproject.toml setup.py src/oomlens/hprof/*.c src/oomlens/hprof/*.h
+$(STAMP): pyproject.toml setup.py src/oomlens/hprof/*.c src/oomlens/hprof/*.h \
+          $(shell find agent -name '*.java')
 	PYTHON=$(PYTHON) scripts/install-system-deps.sh build
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
