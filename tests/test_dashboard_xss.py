@@ -7,6 +7,7 @@ no dialog opens, no script error, no element the payloads would create."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections import deque
 from urllib.parse import urljoin, urlsplit
@@ -21,11 +22,19 @@ from test_server_api import OOMLENS, Server, upload, wait_done
 
 pytestmark = pytest.mark.browser
 
+# the capture's sidecar, as an agent in a hostile app could write it
+CAPTURE_HOST = "<svg onload=alert('capture host')>"
+HOSTILE_CAPTURE = {
+    "trigger": "oom", "host": CAPTURE_HOST, "reason": "<script>alert('reason')</script>",
+    "oom_thread": "<img src=x onerror=alert('oom thread')>",
+    "oom_stack_trace": "</pre><script>alert('stack')</script>", "process": "<b onmouseover=x>",
+    "jvm": {"name": "<iframe src=javascript:alert('jvm')></iframe>"}}
 HOSTILE_METADATA = {"device_model": "<iframe src=javascript:alert('device')></iframe>",
                     "app_version": "1.0<script>alert('version')</script>",
                     "oom_message": "java.lang.OutOfMemoryError: <img src=x "
                                    "onerror=alert('message')>Failed to allocate a 65548 byte "
-                                   "allocation with 3200 free bytes"}
+                                   "allocation with 3200 free bytes",
+                    "trigger": "oom", "capture": json.dumps(HOSTILE_CAPTURE)}
 # what the payloads would create if any were parsed as HTML
 PAYLOAD_ELEMENTS = ("script:not([src]):not([type='application/json'])", "img[src='x']",
                     "iframe", "svg[onload]", "[onmouseover]", "[onerror]", "[onload]")
@@ -116,5 +125,5 @@ def test_no_dashboard_page_runs_what_a_dump_or_upload_contains(served, browser):
         "Authorization": f"Bearer {keys['read_key']}"}).json()]
     assert any("<script>" in title for title in titles)  # the hostile class names got through
     for markup in [*titles, THREAD_NAME, HOSTILE_METADATA["device_model"],
-                   HOSTILE_METADATA["app_version"]]:
+                   HOSTILE_METADATA["app_version"], CAPTURE_HOST]:
         assert markup in everything, markup  # shown, as text

@@ -1,5 +1,6 @@
 """Where an issue was seen (issue_breakdown) on a real SQLite file and the local PostgreSQL: counts
-by version, device and OS level grouped in the database, and the retained size histogram."""
+by version, device, OS level and capture trigger grouped in the database, and the retained size
+histogram."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ SEEN = [  # app version, device, OS version, API level, retained bytes
     ("1.9", "Pixel 7", "13", 33, 1100), ("1.9", "Pixel 7", "", None, 5000),
     ("", "", "", None, 5001),
 ]
+TRIGGERS = ["oom", "thread-threshold", "oom", "", "oom"]  # the capture of each report
 
 
 def test_counts_are_grouped_per_issue_and_versions_sort_by_their_numbers(database, project):  # noqa: F811
@@ -30,7 +32,7 @@ def test_counts_are_grouped_per_issue_and_versions_sort_by_their_numbers(databas
             s.add(Report(id=f"r{i}", project_id=project.id, idempotency_key=f"r{i}",
                          status="done", received_at=now, app_version=version,
                          device_model=device, os_version=os_version, api_level=api_level,
-                         dump_key="k", dump_bytes=1, dump_format="hprof"))
+                         trigger=TRIGGERS[i], dump_key="k", dump_bytes=1, dump_format="hprof"))
             s.flush()
             s.add(IssueReport(issue_id=issues[0].id, report_id=f"r{i}", retained_bytes=size,
                               app_version=version, device_model=device, seen_at=now))
@@ -47,6 +49,9 @@ def test_counts_are_grouped_per_issue_and_versions_sort_by_their_numbers(databas
     assert found["os_levels"] == [{"os_version": "14", "api_level": 34, "reports": 2},
                                   {"os_version": "", "api_level": None, "reports": 2},
                                   {"os_version": "13", "api_level": 33, "reports": 1}]
+    assert found["triggers"] == [{"trigger": "oom", "reports": 3},  # most first, then by name
+                                 {"trigger": "", "reports": 1},
+                                 {"trigger": "thread-threshold", "reports": 1}]
     # 5 sizes: Sturges gives 4 bins of 1,026 bytes from 900 to 5,001
     assert found["retained_histogram"] == [
         {"from": 900, "to": 1925, "reports": 3}, {"from": 1926, "to": 2951, "reports": 0},

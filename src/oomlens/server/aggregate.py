@@ -3,10 +3,12 @@
 Each leak, library leak, big object and class cluster of a report carries a signature (the
 analysis makes them: the leaking class and the app's own reference holding it, the big object's
 class and holder, the cluster's class); a report without any but with a known OOM cause counts
-for an issue of that cause. An issue keeps its first and last sighting, the finding of the report
-where it retained the most (its representative trace), and one row per report it was seen in
-(version, device, bytes), from which its counts, versions and median are recomputed in the same
-transaction (``issue_aggregates``).
+for an issue of that cause, and one the agent took at a threshold (no error was thrown, so no
+cause) for an issue of that threshold's trigger, of kind ``oom_cause`` all the same. An issue
+keeps its first and last sighting, the finding of the report where it retained the most (its
+representative trace), and one row per report it was seen in (version, device, bytes), from
+which its counts, versions and median are recomputed in the same transaction
+(``issue_aggregates``).
 
 An issue marked fixed in version X re-opens when a report of a later version shows it again (a
 regression); reports of X or earlier do not re-open it (old installs keep crashing).
@@ -23,6 +25,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from oomlens.analysis.trigger import DESCRIPTIONS
+from oomlens.capture.sidecar import THRESHOLD_TRIGGERS
 from oomlens.server.issue_aggregates import recompute
 from oomlens.server.issue_owners import ProjectOwners
 from oomlens.server.models import FIXED, OPEN, Issue, IssueReport, Report
@@ -68,11 +72,17 @@ def findings(document: dict) -> list[Finding]:
                      int(item.get("retained_bytes", 0)), item)
              for kind, section in SECTIONS for item in document.get(section) or []
              if item.get("signature")]
+    if found:
+        return found
     cause = document.get("oom_cause")
-    if not found and cause and cause.get("kind") and cause["kind"] != "unknown":
-        found.append(Finding(OOM_CAUSE, cause["kind"], cause.get("summary") or cause["kind"], 0,
-                             cause))
-    return found
+    capture = document.get("capture") or {}
+    if capture.get("trigger") in THRESHOLD_TRIGGERS:  # the threshold, not a guessed error
+        return [Finding(OOM_CAUSE, capture["trigger"], DESCRIPTIONS[capture["trigger"]], 0,
+                        capture)]
+    if cause and cause.get("kind") and cause["kind"] != "unknown":
+        return [Finding(OOM_CAUSE, cause["kind"], cause.get("summary") or cause["kind"], 0,
+                        cause)]
+    return []
 
 
 def version_key(version: str) -> tuple:

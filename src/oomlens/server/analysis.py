@@ -2,6 +2,10 @@
 the ``oomlens.report/1`` document. The same function runs in the embedded runner's child
 processes and in Celery workers.
 
+The capture that took the dump (its sidecar, or only the trigger the upload named) goes into the
+analysis too: a dump taken at a threshold is reported as what crossed which limit, and the
+reports' cause column says which threshold, since there was no OutOfMemoryError to classify.
+
 The decompressed size is checked while decompressing (the decompression-bomb guard): a dump that
 grows past ``max_hprof_bytes`` fails with that reason before it fills the disk.
 """
@@ -14,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
+from oomlens.capture.sidecar import THRESHOLD_TRIGGERS
 from oomlens.errors import OomlensError
 from oomlens.hprof.source import copy_decompressed
 from oomlens.server import aggregate, db, domtree, jobs, mappings
@@ -49,6 +54,23 @@ def decompressed_copy(source: BinaryIO, fmt: str, target: Path, limit: int) -> N
     with open(target, "wb") as raw:
         copy_decompressed(source, None if fmt == "hprof" else fmt, _LimitedFile(raw, limit),
                           "the uploaded dump")
+
+
+def capture_of(report: Report) -> dict | None:
+    """The checked sidecar the upload carried; for a trigger sent alone, a sidecar of nothing
+    but that trigger (still enough to say which sections to read first); None without either."""
+    if report.capture:
+        return json.loads(report.capture)  # checked when it was uploaded (ingest)
+    return {"trigger": report.trigger} if report.trigger else None
+
+
+def cause_of(document: dict) -> str:
+    """The reports' cause column (the overview's chart, the API's ``cause`` filter): the OOM
+    kind; for a dump taken at a threshold, that threshold's trigger."""
+    trigger = (document.get("capture") or {}).get("trigger")
+    if trigger in THRESHOLD_TRIGGERS:
+        return trigger
+    return (document.get("oom_cause") or {}).get("kind") or ""
 
 
 def analyse_report(settings: ServerSettings, report_id: str) -> str:
@@ -87,7 +109,8 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
                 try:
                     with open_heap(plain, mapping=mapping_path) as heap:
                         document = build_report(heap, Settings(), report.oom_message or None,
-                                                retrace=heap.retrace)
+                                                retrace=heap.retrace,
+                                                capture=capture_of(report))
                         # for the dashboard's explorer, while the tree is in memory; a
                         # re-analysis replaces it
                         with store.writer(domtree.blob_key(report.project_id, report_id)) as out:
@@ -102,7 +125,7 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
             document["dump"]["file"] = f"report {report_id}"  # not the server's temp paths
             if document.get("retrace"):
                 document["retrace"]["mapping"] = f"mapping of version {report.app_version}"
-            cause = (document.get("oom_cause") or {}).get("kind") or ""
+            cause = cause_of(document)
             # done, folded into issues and its notifications queued in one transaction: never
             # one without the others
             jobs.finish(session, report_id, json.dumps(document), cause, commit=False)

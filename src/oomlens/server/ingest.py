@@ -6,6 +6,10 @@ with the HPROF header; a declared decompressed size above the limit (zstd's fram
 packed container's trailer) is refused at once. The full decompression-bomb guard is in the
 analysis, which stops decompressing at ``max_hprof_bytes`` and fails the report with the reason.
 
+The capture's metadata (the ``trigger`` and ``capture`` form fields, docs/capture.md) comes from
+an agent in somebody's app: it is checked like the dump, before anything is stored, through the
+one sidecar reader everyone uses (``capture.sidecar``), and kept as that reader returned it.
+
 The row in ``reports`` is committed (state ``queued``) only after the blob is complete in
 storage, and the client's idempotency key is unique per project: a retry of an upload that was
 stored returns the first report's id, and a retry of one that was not starts afresh.
@@ -14,6 +18,7 @@ stored returns the first report's id, and a retry of one that was not starts afr
 from __future__ import annotations
 
 import io
+import json
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -25,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from oomlens.capture.sidecar import TRIGGERS, BadSidecar, parse_sidecar
 from oomlens.errors import OomlensError
 from oomlens.hprof import pack
 from oomlens.hprof.constants import HEADER_PREFIX
@@ -56,6 +62,25 @@ class ReportMetadata:
     heap_limit_bytes: int | None = None
     occurred_at: datetime | None = None
     mapping_id: str = ""
+    trigger: str = ""  # one of capture.sidecar.TRIGGERS, or '' (none sent)
+    capture: str = ""  # the checked sidecar as JSON, or '' (none sent)
+
+
+def checked_capture(trigger: str, capture: str) -> tuple[str, str]:
+    """The upload's ``trigger`` and ``capture`` fields as stored: (trigger, checked sidecar as
+    JSON). A trigger alone is allowed (an upload that knows no more); with a capture, the
+    trigger is the capture's, and one sent besides must agree with it."""
+    if trigger and trigger not in TRIGGERS:
+        raise UploadRejected(f"trigger must be one of {', '.join(TRIGGERS)}, or empty")
+    if not capture:
+        return trigger, ""
+    try:
+        sidecar = parse_sidecar(capture, "capture")
+    except BadSidecar as exc:
+        raise UploadRejected(str(exc)) from None
+    if trigger and trigger != sidecar["trigger"]:
+        raise UploadRejected(f"trigger {trigger} is not the capture's ({sidecar['trigger']})")
+    return sidecar["trigger"], json.dumps(sidecar, ensure_ascii=False, separators=(",", ":"))
 
 
 def dump_format(head: bytes) -> str:

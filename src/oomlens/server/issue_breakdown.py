@@ -1,8 +1,9 @@
 """Where an issue was seen and how much it held: its reports counted by app version, device
-model and OS level, and the spread of the bytes it retained across them.
+model, OS level and the capture's trigger, and the spread of the bytes it retained across them.
 
 The counts are ``GROUP BY``s in the database (an issue seen a million times must not send a
-million rows to count); the OS only the report row keeps, so that count joins ``reports``. The
+million rows to count); the OS and the trigger only the report row keeps, so those counts join
+``reports``. The
 spread needs every size, but only that one column.
 """
 
@@ -20,10 +21,12 @@ MAX_BINS = 12
 
 
 def breakdown(session: Session, issue_id: int) -> dict:
-    """``{"versions", "devices", "os_levels", "retained_histogram"}`` of one issue."""
+    """``{"versions", "devices", "os_levels", "triggers", "retained_histogram"}`` of one
+    issue."""
     return {"versions": by_version(session, issue_id),
             "devices": by_device(session, issue_id),
             "os_levels": by_os_level(session, issue_id),
+            "triggers": by_trigger(session, issue_id),
             "retained_histogram": retained_histogram(session.scalars(
                 select(IssueReport.retained_bytes).where(IssueReport.issue_id == issue_id)))}
 
@@ -56,6 +59,18 @@ def by_os_level(session: Session, issue_id: int) -> list[dict]:
     rows = sorted(rows, key=lambda row: (-row[2], -(row[1] or -1), row[0]))
     return [{"os_version": os_version, "api_level": api_level, "reports": count}
             for os_version, api_level, count in rows]
+
+
+def by_trigger(session: Session, issue_id: int) -> list[dict]:
+    """Reports per capture trigger (an OutOfMemoryError, or which threshold the agent saw
+    crossed; '' for an upload that named none), most first: whether a problem is caught before
+    it crashes the app."""
+    rows = session.execute(select(Report.trigger, func.count())
+                           .join(IssueReport, IssueReport.report_id == Report.id)
+                           .where(IssueReport.issue_id == issue_id)
+                           .group_by(Report.trigger)).all()
+    return [{"trigger": trigger, "reports": count}
+            for trigger, count in sorted(rows, key=lambda row: (-row[1], row[0]))]
 
 
 def retained_histogram(sizes) -> list[dict]:

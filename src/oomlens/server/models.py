@@ -75,6 +75,10 @@ class Report(Base):
     heap_limit_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     occurred_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     mapping_id: Mapped[str] = mapped_column(String(100), default="")
+    # the capture that took the dump (docs/capture.md): its trigger ('' when none was sent)
+    # and its checked sidecar as JSON ('' when none was sent)
+    trigger: Mapped[str] = mapped_column(String(32), default="")
+    capture: Mapped[str] = mapped_column(Text, default="")
     # the stored dump
     dump_key: Mapped[str] = mapped_column(String(300))
     dump_bytes: Mapped[int] = mapped_column(BigInteger)

@@ -9,6 +9,7 @@ that arrive while someone pages through are therefore neither skipped nor shown 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,12 +19,14 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from oomlens.analysis.oom_cause import RULES, UNKNOWN
+from oomlens.capture.sidecar import THRESHOLD_TRIGGERS
 from oomlens.errors import OomlensError
 from oomlens.server.models import REPORT_STATES, Issue, IssueReport, Report, project_row
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
-CAUSE_KINDS = frozenset(rule.kind for rule in RULES) | {UNKNOWN}
+# what the cause column holds: an OOM kind, or the threshold a capture crossed (no OOM thrown)
+CAUSE_KINDS = frozenset(rule.kind for rule in RULES) | {UNKNOWN} | set(THRESHOLD_TRIGGERS)
 
 
 class BadQuery(OomlensError):
@@ -36,7 +39,8 @@ def report_row(r: Report) -> dict:
             "received_at": utc(r.received_at), "analysed_at": utc(r.analysed_at),
             "app_version": r.app_version, "device_model": r.device_model,
             "oom_message": r.oom_message, "oom_cause": r.oom_cause,
-            "dump_bytes": r.dump_bytes, "dump_format": r.dump_format}
+            "dump_bytes": r.dump_bytes, "dump_format": r.dump_format,
+            "trigger": r.trigger, "capture": json.loads(r.capture) if r.capture else None}
 
 
 @dataclass(frozen=True)

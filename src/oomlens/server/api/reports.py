@@ -13,7 +13,7 @@ from starlette.background import BackgroundTask
 
 from oomlens.server import download, keys, mappings, reports_view
 from oomlens.server.deps import Services, ingester, reader, services, session
-from oomlens.server.ingest import ReportMetadata, UploadRejected, accept_upload
+from oomlens.server.ingest import ReportMetadata, UploadRejected, accept_upload, checked_capture
 from oomlens.server.models import Report, project_row
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -36,11 +36,16 @@ def upload_report(
     heap_limit_bytes: Annotated[int | None, Form()] = None,
     occurred_at: Annotated[datetime | None, Form()] = None,
     mapping_id: Annotated[str, Form()] = "",
+    trigger: Annotated[str, Form(description="oom, heap-threshold, thread-threshold, "
+                                             "fd-threshold, or empty")] = "",
+    capture: Annotated[str, Form(description="The capture's sidecar, JSON "
+                                             "(docs/capture.md)")] = "",
 ):
-    meta = ReportMetadata(app_version[:100], build[:100], device_model[:200],
-                          os_version[:100], api_level, process[:200], oom_message[:10_000],
-                          heap_limit_bytes, occurred_at, mapping_id[:100])
     try:
+        trigger, capture = checked_capture(trigger, capture)
+        meta = ReportMetadata(app_version[:100], build[:100], device_model[:200],
+                              os_version[:100], api_level, process[:200], oom_message[:10_000],
+                              heap_limit_bytes, occurred_at, mapping_id[:100], trigger, capture)
         report, created = accept_upload(s, svc.store, c.project_id, idempotency_key, dump.file,
                                         meta, svc.settings.max_upload_bytes,
                                         svc.settings.max_hprof_bytes)

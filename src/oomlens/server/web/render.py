@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from oomlens.report.capture_facts import capture_facts
 from oomlens.report.units import human_bytes
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -40,7 +41,7 @@ def _percent(part, whole) -> str:
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                   trim_blocks=True, lstrip_blocks=True)
 ENV.filters.update(when=_when, bytes=_bytes, number=_number)
-ENV.globals.update(percent=_percent)
+ENV.globals.update(percent=_percent, capture_facts=capture_facts)
 
 
 def page(template: str, status: int = 200, **context) -> HTMLResponse:

@@ -3,6 +3,10 @@
 
 The explorer shows the root's children with the page; each expand asks for one node's children
 (``/reports/{id}/dominators?node=``, an htmx fragment read from the tree the analysis kept).
+Sections come in the order the report says to read them (``report.sections``: the OOM cause's
+sections first, or for a dump taken at a threshold the capture's), and the capture (why the dump
+was taken, what the agent measured) is shown in the same words as in the HTML report
+(``report.capture_facts``), from the upload's sidecar even before the analysis is done.
 The downloads are the API's (``/api/v1/reports/{id}/report`` and ``/dump``) for a browser, which
 has a session cookie rather than a Bearer key.
 """
@@ -17,6 +21,8 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
+from oomlens.analysis.trigger import capture_section
+from oomlens.report.sections import section_order
 from oomlens.server import dominators_view, download, mappings, reports_view
 from oomlens.server.deps import Services, services
 from oomlens.server.deps import session as db_session
@@ -25,6 +31,14 @@ from oomlens.server.web.render import page
 from oomlens.server.web.sessions import Viewer, viewer
 
 router = APIRouter(include_in_schema=False)
+
+# the page's sections (the dominator explorer stands for the report's top_retained)
+SECTIONS = ("leaks", "library_leaks", "big_objects", "class_clusters", "bitmaps", "threads",
+            "file_descriptors", "dominators", "histogram")
+TITLES = {"leaks": "Leaks", "library_leaks": "Library leaks", "big_objects": "Big objects",
+          "class_clusters": "Class clusters", "bitmaps": "Bitmaps", "threads": "Threads",
+          "file_descriptors": "File descriptors", "dominators": "Dominator tree",
+          "histogram": "Histogram"}
 
 
 def _own(s: Session, v: Viewer, report_id: str) -> Report | None:
@@ -58,8 +72,19 @@ def report_page(report_id: str, v: Viewer = Depends(viewer), s: Session = Depend
         return _not_found(v)
     document = json.loads(report.report_json) if report.report_json else None
     tree, tree_error = _tree_level(svc, report, "root") if document else (None, None)
-    return page("report.html", viewer=v, section="issues", report=reports_view.report_row(report),
-                meta=report, document=document, tree=tree, tree_error=tree_error)
+    row = reports_view.report_row(report)
+    capture = _capture(document, row)
+    return page("report.html", viewer=v, section="issues", report=row, meta=report,
+                document=document, tree=tree, tree_error=tree_error, capture=capture,
+                sections=section_order(document, SECTIONS) if document else [], titles=TITLES)
+
+
+def _capture(document: dict | None, row: dict) -> dict | None:
+    """The report's capture section: the analysis's, or before it (or for a document made
+    before captures were kept) the same section made from the upload's sidecar."""
+    if document and document.get("capture"):
+        return document["capture"]
+    return capture_section(row["capture"]) if row["capture"] else None
 
 
 @router.get("/reports/{report_id}/dominators")
