@@ -11,8 +11,8 @@ import json
 import pytest
 from rich.console import Console
 from test_report_html import parse
-from test_report_schema import (CAPTURE_ONLY, as_printed, assert_valid, check_shapes,  # noqa: F401
-                                schema, validator)
+from test_report_schema import CAPTURE_ONLY, as_printed, assert_valid, check_shapes
+from test_report_schema import schema, validator  # noqa: F401 (fixtures)
 
 import oomlens
 from oomlens.analysis.descriptors import summarize_descriptors
@@ -139,7 +139,8 @@ def fd_doc(resources_heap) -> dict:
         truncated=True)))
 
 
-def test_a_thread_threshold_report_puts_threads_first(thread_doc, live_threads, validator):
+def test_a_thread_threshold_report_puts_threads_first(thread_doc, live_threads,
+                                                      validator):  # noqa: F811
     capture = thread_doc["capture"]
     assert thread_doc["oom_cause"] is None  # no error was thrown: none is guessed
     assert capture["trigger"] == "thread-threshold"
@@ -165,7 +166,8 @@ def test_a_thread_threshold_report_puts_threads_first(thread_doc, live_threads, 
     assert "before any OutOfMemoryError" in page
 
 
-def test_an_fd_threshold_report_puts_descriptors_then_threads_first(fd_doc, validator):
+def test_an_fd_threshold_report_puts_descriptors_then_threads_first(fd_doc,
+                                                                    validator):  # noqa: F811
     capture = fd_doc["capture"]
     open_fds = fd_doc["file_descriptors"]["open"]
     assert open_fds > 10  # 7 readers, a journal, a listener, 3 client and 3 accepted sockets
@@ -182,11 +184,11 @@ def test_an_fd_threshold_report_puts_descriptors_then_threads_first(fd_doc, vali
     assert "The capture was cut off" in page
 
 
-def test_the_capture_shapes_validate(schema, thread_doc, fd_doc):
+def test_the_capture_shapes_validate(schema, thread_doc, fd_doc):  # noqa: F811
     check_shapes(schema, [thread_doc, fd_doc], CAPTURE_ONLY)
 
 
-def test_a_heap_threshold_puts_the_heap_sections_first(thread_heap, validator):
+def test_a_heap_threshold_puts_the_heap_sections_first(thread_heap, validator):  # noqa: F811
     threshold = {"metric": "heap", "value": 220 * MB, "limit": 205 * MB, "max": HEAP_MAX,
                  "checks": 3, "rule": "sustained"}
     doc = as_printed(build_report(thread_heap, Settings(), capture=sidecar(
@@ -198,7 +200,8 @@ def test_a_heap_threshold_puts_the_heap_sections_first(thread_heap, validator):
     assert f"{human_bytes(220 * MB)} after GC, max {human_bytes(HEAP_MAX)}" in text_of(doc)
 
 
-def test_an_oom_capture_classifies_its_message_as_the_option_would(thread_heap, validator):
+def test_an_oom_capture_classifies_its_message_as_the_option_would(thread_heap,
+                                                                   validator):  # noqa: F811
     plain = build_report(thread_heap, Settings(), oom_message=OOM)
     doc = as_printed(build_report(thread_heap, Settings(), capture=sidecar(
         "oom", oom_message=OOM, oom_stack_trace=STACK, oom_thread="main")))

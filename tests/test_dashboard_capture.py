@@ -11,10 +11,10 @@ import pytest
 from test_dashboard_issue import table
 from test_dashboard_report import api, open_report
 from test_dashboard_xss import PAYLOAD_ELEMENTS
-from test_server_api import Server, upload, wait_done
+from test_server_api import wait_done
+from test_server_capture import analysed_captures, send, sidecar, started
 
 from browser import ScriptErrors, log_in, screenshot
-from oomlens.capture.sidecar import upload_fields
 
 pytestmark = [pytest.mark.browser, pytest.mark.jvm]
 
@@ -30,17 +30,9 @@ HOSTILE = {"host": "<img src=x onerror=alert('host')>",
 SECTION_IDS_JS = "els => els.map(e => e.id)"
 
 
-def sidecar(trigger: str, **fields) -> dict:
-    return {"schema": "oomlens.capture/1", "capture_id": f"id-{trigger}", "trigger": trigger,
-            "host": "web-7", "pid": 4711, "heap_max_bytes": 256 << 20, **fields}
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, java_dumps):
-    server = Server(tmp_path_factory.mktemp("capture-pages") / "data")
-    server.env["OOMLENS_ANALYSIS_WORKERS"] = "2"
-    keys = server.create_project("app")
-    server.start()
+    server, keys = started(tmp_path_factory.mktemp("capture-pages"))
     threads, fds = 27, 40  # what the agent counted in the running program (its own view)
     captures = {
         "threads": ("ThreadFixtures", sidecar(
@@ -55,16 +47,9 @@ def served(tmp_path_factory, java_dumps):
         "hostile": ("ThreadFixtures", sidecar("heap-threshold", heap_after_gc_bytes=200 << 20,
                                               **HOSTILE)),
     }
-    ids = {}
-    for name, (program, capture) in captures.items():
-        answer = upload(server, keys["ingest_key"], path=java_dumps(program),
-                        idem=f"capture-{name}", **{"oom_message": "", **upload_fields(capture)})
-        assert answer.status_code == 202, answer.text
-        ids[name] = answer.json()["id"]
-    ids["plain"] = upload(server, keys["ingest_key"], path=java_dumps("Resources"),
-                          idem="plain", oom_message="").json()["id"]
-    for report_id in ids.values():
-        assert wait_done(server, keys["read_key"], report_id)["status"] == "done"
+    ids = analysed_captures(server, keys, java_dumps, captures)
+    ids["plain"] = send(server, keys, java_dumps("Resources"), "plain").json()["id"]
+    assert wait_done(server, keys["read_key"], ids["plain"])["status"] == "done"
     yield server, keys, ids
     server.kill()
 

@@ -43,15 +43,40 @@ class World:
         return answer.json()
 
     def send(self, path, idem: str, **form):
-        """An upload as watch makes it: the sidecar's fields, no OOM message of the test's."""
-        return upload(self.server, self.keys["ingest_key"], path=path, idem=idem,
-                      **{"oom_message": "", **form})
+        return send(self.server, self.keys, path, idem, **form)
+
+
+def send(server: Server, keys: dict, path, idem: str, **form):
+    """An upload as watch makes it: the sidecar's fields, no OOM message of the test's."""
+    return upload(server, keys["ingest_key"], path=path, idem=idem, **{"oom_message": "", **form})
+
+
+def started(folder) -> tuple[Server, dict]:
+    """A server analysing two dumps at a time, and the keys of its project "app"."""
+    server = Server(folder / "data")
+    server.env["OOMLENS_ANALYSIS_WORKERS"] = "2"
+    keys = server.create_project("app")
+    server.start()
+    return server, keys
+
+
+def analysed_captures(server: Server, keys: dict, java_dumps, captures: dict) -> dict[str, str]:
+    """Upload each ``name: (program, sidecar)`` as watch does and wait for its analysis;
+    the report ids by name."""
+    ids = {}
+    for name, (program, capture) in captures.items():
+        answer = send(server, keys, java_dumps(program), f"capture-{name}",
+                      **upload_fields(capture))
+        assert answer.status_code == 202, answer.text
+        ids[name] = answer.json()["id"]
+    for report_id in ids.values():
+        assert wait_done(server, keys["read_key"], report_id)["status"] == "done"
+    return ids
 
 
 def counted(java_dumps, server, keys, name: str, section: str) -> int:
     """What the dump holds, read from its analysis without a capture."""
-    answer = upload(server, keys["ingest_key"], path=java_dumps(name), idem=f"plain-{name}",
-                    oom_message="")
+    answer = send(server, keys, java_dumps(name), f"plain-{name}")
     report_id = answer.json()["id"]
     assert wait_done(server, keys["read_key"], report_id)["status"] == "done"
     doc = httpx.get(f"{server.url}/api/v1/reports/{report_id}/report", timeout=30,
@@ -63,13 +88,9 @@ def counted(java_dumps, server, keys, name: str, section: str) -> int:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, java_dumps):
-    server = Server(tmp_path_factory.mktemp("capture") / "data")
-    server.env["OOMLENS_ANALYSIS_WORKERS"] = "2"
-    keys = server.create_project("app")
-    server.start()
+    server, keys = started(tmp_path_factory.mktemp("capture"))
     threads = counted(java_dumps, server, keys, "ThreadFixtures", "threads")
     fds = counted(java_dumps, server, keys, "Resources", "fds")
-    w = World(server, keys, {}, threads, fds)
     captures = {
         "threads": ("ThreadFixtures", sidecar(
             "thread-threshold", threads=threads, thread_limit=2 * threads,
@@ -82,15 +103,11 @@ def world(tmp_path_factory, java_dumps):
             "oom", oom_message=OOM, oom_thread="main",
             oom_stack_trace=f"{OOM}\n\tat java.base/java.lang.Thread.start0(Native Method)\n")),
     }
-    for name, (program, capture) in captures.items():
-        answer = w.send(java_dumps(program), f"capture-{name}", **upload_fields(capture))
-        assert answer.status_code == 202, answer.text
-        w.ids[name] = answer.json()["id"]
+    w = World(server, keys, analysed_captures(server, keys, java_dumps, captures), threads, fds)
     answer = w.send(java_dumps("ThreadFixtures"), "trigger-only", trigger="heap-threshold")
     assert answer.status_code == 202, answer.text
     w.ids["trigger_only"] = answer.json()["id"]
-    for report_id in w.ids.values():
-        assert wait_done(server, keys["read_key"], report_id)["status"] == "done"
+    assert wait_done(server, keys["read_key"], w.ids["trigger_only"])["status"] == "done"
     yield w
     server.kill()
 
