@@ -179,3 +179,24 @@ def test_hostile_capture_strings_are_text(served, browser):
         assert HOSTILE["host"] in page.inner_text("main"), path
     assert errors.messages == []
     page.close()
+
+
+def test_the_overview_charts_threshold_reports_by_their_trigger(served, browser):
+    server, keys, ids = served
+    listed = api(server, keys["read_key"], "/api/v1/reports", limit=500)["reports"]
+    per_cause = {}
+    for r in listed:
+        if r["oom_cause"]:
+            per_cause[r["oom_cause"]] = per_cause.get(r["oom_cause"], 0) + 1
+    assert per_cause == {"thread-threshold": 1, "fd-threshold": 1, "heap-threshold": 1,
+                         "thread-limit": 1}
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = ScriptErrors(page)
+    log_in(page, server.url, keys["read_key"], "/overview")
+    causes = page.eval_on_selector_all("#causes-table th[data-cause]",
+                                       "els => els.map(e => e.dataset.cause)")
+    assert sorted(causes) == sorted(per_cause)
+    label = page.get_attribute("#chart-causes", "aria-label")
+    assert all(f"{cause}: {n}" in label for cause, n in per_cause.items()), label
+    assert errors.messages == []
+    page.close()
