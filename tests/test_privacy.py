@@ -5,8 +5,11 @@ neither in the compressed file nor in the HPROF inside it.
 Set A lives in java.lang.String objects (a Latin-1 compact String, a UTF-16 one with non-Latin-1
 characters, new Strings besides the interned literals) and in a Bitmap's pixels: the default
 level removes it. Set B lives only in loose char[] / byte[] arrays (UTF-8, UTF-16 BE and LE,
-Latin-1): ``--level arrays`` removes it (the default level keeps loose arrays, and says so). The
-original dump holds every secret, so each assertion can fail.
+Latin-1): ``--level arrays`` removes it (the default level keeps loose arrays, and says so).
+A running thread carries two more: its name, which the default level keeps (threads' names are
+the app's; what an app puts into one stays readable, as the README says), and a String field of
+the thread, which it removes like any String; ``--no-keep-thread-names``, ``--level arrays`` and
+``all`` remove the name too. The original dump holds every secret, so each assertion can fail.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import sys
 
 import pytest
 
+import oomlens
 from jvmdump import DEFAULT_JVM_OPTIONS
+from oomlens.analysis.threads import group_threads
+from oomlens.heap.strings import REDACTED
 from oomlens.hprof.source import DumpFile
 
 SET_A = {  # held in Strings (Secrets.java: EMAIL, PASSWORD, CARD, TOKEN)
@@ -32,6 +38,8 @@ SET_B = {  # held only in char[] and byte[] arrays
     "card": "5500 0055 5555 5559",
     "token": "Bearer ghp_SeCrEtToKeN0123456789abcdef",
 }
+THREAD_NAME = {"thread name": "upload-for-olga.petrova@example.com"}  # Courier's name
+NEXT_TO_THREAD = {"parcel": "IBAN DE89 3704 0044 0532 0130 00"}  # Courier.parcel, a String
 ENCODINGS = ("utf-8", "utf-16-be", "utf-16-le", "latin-1")
 
 
@@ -93,11 +101,12 @@ def dump(request, java_dumps):
 
 def test_the_original_dump_holds_every_secret(dump):
     data = dump.read_bytes()
-    everything = {**needles(SET_A), **needles(SET_B), **pixel_needles()}
+    everything = {**needles(SET_A), **needles(SET_B), **needles(THREAD_NAME),
+                  **needles(NEXT_TO_THREAD), **pixel_needles()}
     present = set(found(data, everything))
     # each secret in the form the VM keeps it: Strings as Latin-1 or UTF-16 (little-endian on
     # x86), char[] as UTF-16 big-endian (HPROF's byte order), byte[] as the program encoded them
-    for name in SET_A:
+    for name in (*SET_A, *THREAD_NAME, *NEXT_TO_THREAD):
         assert any(f"{name} ({e})" in present for e in ("latin-1", "utf-16-le")), name
     for name in SET_B:
         assert f"{name} (utf-16-be)" in present, name  # the char[]
@@ -114,12 +123,51 @@ def test_default_level_removes_strings_and_pixels(dump, tmp_path, form):
     run_cli("strip", "--format", form, dump, out)
     restored = tmp_path / "restored.hprof"
     run_cli("restore", out, restored)
-    set_a = {**needles(SET_A), **pixel_needles()}
+    set_a = {**needles(SET_A), **needles(NEXT_TO_THREAD), **pixel_needles()}
     for label, data in (("compressed", out.read_bytes()), ("decompressed", decompressed(out)),
                         ("restored", restored.read_bytes())):
         assert found(data, set_a) == [], label
     # loose arrays are not Strings: this level keeps them (README: use --level arrays)
     assert "card (utf-16-be)" in found(decompressed(out), needles(SET_B))
+    # a thread's name is kept, whatever it says (README: --no-keep-thread-names)
+    assert found(decompressed(out), needles(THREAD_NAME))
+    assert found(restored.read_bytes(), needles(THREAD_NAME))
+
+
+def test_thread_names_are_kept_and_nothing_next_to_them(dump, tmp_path):
+    out = tmp_path / "stripped.oomp"
+    run_cli("strip", dump, out)
+    name = THREAD_NAME["thread name"]
+    with oomlens.open_heap(dump) as heap:
+        statics = heap.find_class("Secrets").static_fields()
+        assert statics["courier"]["parcel"].as_string() == NEXT_TO_THREAD["parcel"]
+        courier_id = statics["courier"].id
+    with oomlens.open_heap(out) as heap:
+        statics = heap.find_class("Secrets").static_fields()
+        courier = heap.object(courier_id)
+        assert courier["name"].as_string() == name
+        # the same String, also held by a static field: kept, since it is a thread's name
+        assert statics["courierName"].id == courier["name"].id
+        assert statics["courierName"].as_string() == name
+        assert courier["parcel"].as_string() is None  # a String next to the thread: removed
+        groups = {g.pattern: g for g in group_threads(heap)}
+    assert groups[name].count == 1 and groups[name].holders == {"class Secrets": 1}
+
+
+@pytest.mark.parametrize("how", [("--no-keep-thread-names",), ("--level", "arrays"),
+                                 ("--level", "all")])
+def test_thread_names_can_be_removed_too(dump, tmp_path, how):
+    out = tmp_path / "stripped.oomp"
+    run_cli("strip", *how, dump, out)
+    restored = tmp_path / "restored.hprof"
+    run_cli("restore", out, restored)
+    wanted = {**needles(SET_A), **needles(THREAD_NAME), **needles(NEXT_TO_THREAD),
+              **pixel_needles()}
+    for label, data in (("compressed", out.read_bytes()), ("decompressed", decompressed(out)),
+                        ("restored", restored.read_bytes())):
+        assert found(data, wanted) == [], label
+    with oomlens.open_heap(out) as heap:
+        assert {n for g in group_threads(heap) for n in g.names} == {REDACTED}
 
 
 @pytest.mark.parametrize("level", ["arrays", "all"])
@@ -130,7 +178,8 @@ def test_arrays_level_removes_every_secret(dump, tmp_path, level):
     run_cli("strip", "--level", level, "--no-compress", dump, plain)
     restored = tmp_path / "restored.hprof"
     run_cli("restore", out, restored)
-    everything = {**needles(SET_A), **needles(SET_B), **pixel_needles()}
+    everything = {**needles(SET_A), **needles(SET_B), **needles(THREAD_NAME),
+                  **needles(NEXT_TO_THREAD), **pixel_needles()}
     for label, data in (("compressed", out.read_bytes()), ("decompressed", decompressed(out)),
                         ("plain", plain.read_bytes()), ("restored", restored.read_bytes())):
         assert found(data, everything) == [], label

@@ -46,6 +46,7 @@ from oomlens.hprof import _rewrite
 from oomlens.hprof import rewrite as R
 from oomlens.hprof import survey as S
 from oomlens.report.document import build_report
+from test_strip_thread_names import thread_name_arrays
 
 OOMLENS = [sys.executable, "-m", "oomlens.cli.main"]
 HPROF_CONV = shutil.which("hprof-conv") or "/usr/lib/android-sdk/platform-tools/hprof-conv"
@@ -106,17 +107,6 @@ def reference_field(heap, class_name: str, field: str) -> np.ndarray:
             value = (value << np.uint64(8)) | raw[:, b].astype(np.uint64)
         ids.append(value.view(np.int64))
     return np.concatenate(ids) if ids else np.zeros(0, np.int64)
-
-
-def thread_name_arrays(heap) -> np.ndarray:
-    """Ids of the arrays that hold threads' names: the ``value`` of each Thread's name String,
-    or the name itself where it is a char[] (JDK 6 to 8u05), read through the heap API."""
-    ids = []
-    for index in heap.instance_indices("java.lang.Thread").tolist():
-        name = heap.object_at(index).get("name")
-        if name is not None:
-            ids.append(name.id if name.class_name == "char[]" else name["value"].id)
-    return np.array(ids, np.int64)
 
 
 def strings_level_arrays(heap) -> np.ndarray:
@@ -433,6 +423,23 @@ def test_mark_set_is_exact(ids, kind):
     meta, bits, ids_sorted = marks.plan_arrays()
     for probe in probes.tolist():
         assert R.is_marked(meta, bits, ids_sorted, probe) == (probe in left), hex(probe)
+
+
+def test_mark_spool_spills_rows_to_a_file_and_gives_them_back_in_order():
+    """The kernel's chunks: the first few stay in memory, the rest go to a temporary file (so
+    memory does not grow with the marks), and come back as they were, row by row."""
+    spool = MarkSpool(columns=2)
+    rng = np.random.default_rng(7)
+    chunks = [rng.integers(1, 1 << 40, (n, 2)) * 8 for n in (5, 70_000, 1, 65_536, 3, 9, 2)]
+    for chunk in chunks:
+        spool.add(chunk)
+    assert spool._file is not None and len(spool._chunks) == MarkSpool.MEMORY_CHUNKS
+    back = np.concatenate(list(spool.chunks()))
+    assert np.array_equal(back, np.concatenate(chunks))
+    ids = back[:, 0]
+    assert (spool.count, spool.low, spool.high) == (len(ids), ids.min(), ids.max())
+    assert spool.or_delta & -spool.or_delta == 8  # the ids' granularity
+    spool.close()
 
 
 # -- unusual record orders (made by hand) -----------------------------------------------------

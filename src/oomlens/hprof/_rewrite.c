@@ -66,7 +66,7 @@ enum { GROW_MATCH, GROW_LC, GROW_CLASSES, GROW_TARGETS };
 enum { TARGET_STRING, TARGET_BITMAP, TARGET_THREAD };
 #define OFFSET_UNKNOWN (-1)
 #define OFFSET_NONE (-2)
-#define SEEN_BITS 20 /* survey.SEEN_BYTES = 2^SEEN_BITS / 8 */
+#define SEEN_BITS 20 /* bits of survey.Tables.seen (survey.SEEN_BITS) */
 /* indices into survey.NAMES */
 #define NAME_STRING_CLASS_0 0
 #define NAME_STRING_CLASS_1 1

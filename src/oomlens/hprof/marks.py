@@ -75,7 +75,8 @@ class MarkSpool:
 @dataclass
 class MarkSet:
     """An exact set of ids: bit (id - base) >> shift of ``bits`` (MARKS_BITSET), or ``ids``
-    sorted (MARKS_SORTED), with ``removed`` flagging the sorted ids discarded since."""
+    sorted (MARKS_SORTED), with ``removed`` flagging the sorted ids discarded since (so that a
+    discard does not copy the array; ``plan_arrays`` drops them once)."""
 
     kind: int = R.MARKS_NONE
     base: int = 0
@@ -90,57 +91,57 @@ class MarkSet:
         self.ids = np.zeros(0, np.int64) if self.ids is None else self.ids
         self.removed = np.zeros(len(self.ids), np.bool_) if self.removed is None else self.removed
 
-    def _bit_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(in the bitset's span and on its grid, bit index) of each id. The distance to the base
-        is taken modulo 2^64, as ``build_mark_set`` measures the span and the kernel's
-        ``is_marked`` reads it back, so ids more than 2^63 apart still get their own bits."""
+    def _bits_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(byte, bit mask) in ``bits`` of each of ``ids`` in the bitset's span and on its grid,
+        and which those are. The distance to the base is taken modulo 2^64, as
+        ``build_mark_set`` measures the span and the kernel's ``is_marked`` reads it back, so
+        ids more than 2^63 apart still get their own bits."""
         d = np.ascontiguousarray(ids, np.int64).view(np.uint64) - np.uint64(self.base % _U64)
-        on_grid = (d & np.uint64((1 << self.shift) - 1)) == 0
         bit = d >> np.uint64(self.shift)
-        return on_grid & (bit < np.uint64(self.nbits)), bit
+        inside = ((d & np.uint64((1 << self.shift) - 1)) == 0) & (bit < np.uint64(self.nbits))
+        bit = bit[inside]
+        mask = np.left_shift(np.uint8(1), (bit & np.uint64(7)).astype(np.uint8))
+        return bit >> np.uint64(3), mask, inside
 
-    def _sorted_position(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pos = np.minimum(np.searchsorted(self.ids, ids), max(len(self.ids) - 1, 0))
-        found = (self.ids[pos] == ids) if len(self.ids) else np.zeros(len(ids), np.bool_)
-        return found, pos
+    def _sorted_hits(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(found, position in ``self.ids``) of each of ``ids`` (the set is not empty)."""
+        pos = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+        return (self.ids[pos] == ids) & ~self.removed[pos], pos
 
     def add_bits(self, ids: np.ndarray) -> None:
         """Set the bits of ``ids`` (all inside the span the bitset was made for)."""
-        _, bit = self._bit_of(ids)
+        byte, mask, _ = self._bits_of(ids)
         # ufunc.at, not ``bits[i] |= m``: several ids may set bits of the same byte
-        np.bitwise_or.at(self.bits, bit >> np.uint64(3),
-                         np.left_shift(np.uint8(1), (bit & np.uint64(7)).astype(np.uint8)))
+        np.bitwise_or.at(self.bits, byte, mask)
 
     def contains(self, ids: np.ndarray) -> np.ndarray:
         ids = np.asarray(ids, np.int64)
+        out = np.zeros(len(ids), np.bool_)
         if self.kind == R.MARKS_BITSET:
-            inside, bit = self._bit_of(ids)
-            out = np.zeros(len(ids), np.bool_)
-            b = bit[inside]
-            out[inside] = (self.bits[b >> np.uint64(3)] >> (b & np.uint64(7)).astype(np.uint8)) & 1
-            return out
-        if self.kind == R.MARKS_SORTED:
-            found, pos = self._sorted_position(ids)
-            return found & ~self.removed[pos] if len(self.ids) else found
-        return np.zeros(len(ids), np.bool_)
+            byte, mask, inside = self._bits_of(ids)
+            out[inside] = (self.bits[byte] & mask) != 0
+        elif self.kind == R.MARKS_SORTED and len(self.ids):
+            out, _ = self._sorted_hits(ids)
+        return out
 
     def discard(self, ids: np.ndarray) -> None:
         """Take ``ids`` out of the set (those not in it are ignored)."""
         ids = np.asarray(ids, np.int64)
         if self.kind == R.MARKS_BITSET:
-            inside, bit = self._bit_of(ids)
-            b = bit[inside]
-            np.bitwise_and.at(self.bits, b >> np.uint64(3),
-                              ~np.left_shift(np.uint8(1), (b & np.uint64(7)).astype(np.uint8)))
+            byte, mask, _ = self._bits_of(ids)
+            np.bitwise_and.at(self.bits, byte, ~mask)
         elif self.kind == R.MARKS_SORTED and len(self.ids):
-            found, pos = self._sorted_position(ids)
+            found, pos = self._sorted_hits(ids)
             self.removed[pos[found]] = True
 
     def plan_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(meta, bits, sorted ids) as ``rewrite.make_plan`` takes them."""
-        ids = self.ids[~self.removed] if self.removed.any() else self.ids
+        """(meta, bits, sorted ids) as ``rewrite.make_plan`` takes them (the discarded sorted
+        ids are dropped for good, so that only one copy of the rest is kept)."""
+        if self.removed.any():
+            self.ids = self.ids[~self.removed]
+            self.removed = np.zeros(len(self.ids), np.bool_)
         return (np.array([self.kind, self.base, self.shift, self.nbits], np.int64), self.bits,
-                np.ascontiguousarray(ids))
+                self.ids)
 
 
 def build_mark_set(spool: MarkSpool) -> MarkSet:

@@ -5,18 +5,24 @@ import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
 
 /**
  * A heap full of a user's secrets, for the privacy test of oomlens strip. Dumps only live
  * objects (a full GC first), so no garbage copy of a secret is left behind.
  *
- * Two sets of secrets, never in the same objects:
+ * Three sets of secrets, never in the same objects:
  * - held in java.lang.String objects (an e-mail, a password with non-Latin-1 characters, so a
  *   UTF-16 String under compact strings, a card number, a bearer token) and the pixels of a
  *   Bitmap: `strip` at its default level must remove them;
  * - held only in loose char[] and byte[] arrays (UTF-8, UTF-16 big- and little-endian, Latin-1),
- *   never in a String: `strip --level arrays` must remove those too.
- * Both are written here shifted by one character and unshifted at run time: set A into new
+ *   never in a String: `strip --level arrays` must remove those too;
+ * - a running thread's name, and a String field of that thread (a Courier): strip's default
+ *   level keeps threads' names (the documented consequence: what an app puts into a thread's
+ *   name stays readable) but removes every other String, the one next to the thread too; the
+ *   name String is also held by a static field, and stays all the same. `--level arrays` and
+ *   `--no-keep-thread-names` remove the name.
+ * All are written here shifted by one character and unshifted at run time: set A into new
  * Strings, set B into arrays only, so no String holding a set B secret ever exists.
  * No secret is a string literal: HotSpot writes its whole symbol table into the dump as name
  * records (strip keeps names), and the text of every literal of a loaded class is a symbol.
@@ -33,6 +39,8 @@ public class Secrets {
     static String[] held;
     static Bitmap photo;
     static Object[] loose;
+    static Courier courier;
+    static String courierName;
 
     /** The pixels: a seeded pseudo-random pattern the test regenerates (same LCG). */
     static byte[] pixels(int n) {
@@ -80,8 +88,37 @@ public class Secrets {
             encode(password, StandardCharsets.UTF_16LE), encode(email, StandardCharsets.ISO_8859_1),
             encode(card, StandardCharsets.ISO_8859_1), encode(token, StandardCharsets.UTF_8),
         };
+        // upload-for-olga.petrova@example.com, IBAN DE89 3704 0044 0532 0130 00 (shifted)
+        CountDownLatch release = new CountDownLatch(1);
+        courier = new Courier(new String(unshift("vqmpbe.gps.pmhb/qfuspwbAfybnqmf/dpn")),
+                new String(unshift("JCBO!EF9:!4815!1155!1643!1241!11")), release);
+        courier.start();
+        courierName = courier.getName();
         HotSpotDiagnosticMXBean bean =
                 ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
         bean.dumpHeap(args[0], true);
+        release.countDown();
+        courier.join();
+    }
+}
+
+/** A thread named after a user, carrying a String of theirs. */
+class Courier extends Thread {
+    final String parcel;
+    private final CountDownLatch release;
+
+    Courier(String name, String parcel, CountDownLatch release) {
+        super(name);
+        this.parcel = parcel;
+        this.release = release;
+    }
+
+    @Override
+    public void run() {
+        try {
+            release.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }
