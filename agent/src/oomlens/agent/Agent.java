@@ -49,7 +49,7 @@ public final class Agent {
                 return;
             }
             if (agent.options.oom) {
-                agent.capturer.installOomHandler();
+                agent.monitor.guard(agent.capturer.installOomHandler());
             }
             Log.line("capturing " + agent.capturer.app + " into " + agent.spool.dir
                     + " (OutOfMemoryError " + (agent.options.oom ? "on" : "off") + "; "
@@ -73,7 +73,7 @@ public final class Agent {
         } catch (Throwable e) {
             Log.failure("preparing for a capture", e);
         }
-        if (monitor.watchesAnything()) {
+        if (monitor.watchesAnything() || options.oom) {
             monitor.run();
         }
     }

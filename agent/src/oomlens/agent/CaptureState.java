@@ -79,13 +79,20 @@ final class CaptureState {
         return UtcTime.day(nowMillis) == day ? dumpsThatDay : 0;
     }
 
-    /** Counts a dump that is starting (written before the dump, so a process killed while it
-     *  dumps still counts it). */
+    /**
+     * Counts a dump that is starting (written before the dump, so a process killed while it
+     * dumps still counts it). An OutOfMemoryError's dump starts the heap threshold's cooldown
+     * too: it shows the heap as full as it gets, and a threshold dump right after it (the
+     * monitor seeing the same full heap) would only repeat it.
+     */
     synchronized void recordDump(Trigger trigger, long nowMillis) {
         int before = dumpsOn(nowMillis);
         day = UtcTime.day(nowMillis);
         dumpsThatDay = before + 1;
         lastDump.put(trigger, nowMillis);
+        if (trigger == Trigger.OOM) {
+            lastDump.put(Trigger.HEAP, nowMillis);
+        }
         save();
     }
 

@@ -157,8 +157,8 @@ final class Capturer {
     }
 
     /** Captures at an uncaught OutOfMemoryError from now on (see {@link OomHandler}). */
-    void installOomHandler() {
-        OomHandler.install(this, JvmOomDump.configure(diagnostics, spool, facts.pid),
+    OomHandler installOomHandler() {
+        return OomHandler.install(this, JvmOomDump.configure(diagnostics, spool, facts.pid),
                 options.reserveBytes);
     }
 

@@ -79,24 +79,32 @@ final class Gauges {
         descriptors = fds;
     }
 
-    /** Everything but heap used (which costs an allocation): what a threshold check needs. */
-    void read(Reading r) {
-        r.heapMax = heapMax();
-        r.heapAfterGc = heapAfterGc();
-        r.threads = threadBean.getThreadCount();
-        r.threadLimit = threadLimit;
-        if (descriptors != null) {
-            r.openFds = descriptors.open();
-            r.fdLimit = descriptors.limit();
-        }
-    }
-
     /** A full reading, for a capture's sidecar. */
     Reading snapshot() {
         Reading r = new Reading();
-        read(r);
+        r.heapMax = heapMax();
+        r.heapAfterGc = heapAfterGc();
         r.heapUsed = heapUsed();
+        r.threads = threads();
+        r.threadLimit = threadLimit;
+        r.openFds = openFds();
+        r.fdLimit = fdLimit();
         return r;
+    }
+
+    long threads() {
+        return threadBean.getThreadCount();
+    }
+
+    /** Open file descriptors (-1: the JVM does not tell). Listing /proc/self/fd is most of
+     *  what a check costs: read only when the descriptor threshold is on. */
+    long openFds() {
+        return descriptors == null ? -1 : descriptors.open();
+    }
+
+    /** Their soft limit (-1: not known). */
+    long fdLimit() {
+        return descriptors == null ? -1 : descriptors.limit();
     }
 
     long heapMax() {

@@ -14,10 +14,10 @@ public final class Monitor implements Runnable {
     private final Capturer capturer;
     private final HeapRule heapRule; // null: heap trigger off
     private final long threadThreshold; // -1: off
-    private final Gauges.Reading reading = new Gauges.Reading();
     private long fdLimitSeen = -2;
     private long fdThreshold = -1;
     private final Throttle failures;
+    private OomHandler oomHandler; // null: OutOfMemoryError capture off
 
     Monitor(Options options, Gauges gauges, Capturer capturer) {
         this.options = options;
@@ -39,7 +39,12 @@ public final class Monitor implements Runnable {
         return agent == null ? null : agent.monitor();
     }
 
-    /** True when any threshold trigger is on: otherwise the thread is not started. */
+    /** The OOM handler to keep in front of any the app sets (see OomHandler#keepInstalled). */
+    void guard(OomHandler handler) {
+        oomHandler = handler;
+    }
+
+    /** True when any threshold trigger is on. */
     boolean watchesAnything() {
         return heapRule != null || threadThreshold > 0 || options.fds.kind != Level.Kind.OFF;
     }
@@ -60,11 +65,10 @@ public final class Monitor implements Runnable {
             out.append(threadThreshold).append(gauges.threadLimit > 0
                     ? " of limit " + gauges.threadLimit : "");
         }
-        Gauges.Reading now = new Gauges.Reading();
-        gauges.read(now);
-        long fds = options.fds.of(now.fdLimit);
-        out.append(", fds ").append(fds < 0 ? "off" : fds + (now.fdLimit > 0
-                ? " of limit " + now.fdLimit : ""));
+        long fdLimit = gauges.fdLimit();
+        long fds = options.fds.of(fdLimit);
+        out.append(", fds ").append(fds < 0 ? "off" : fds + (fdLimit > 0
+                ? " of limit " + fdLimit : ""));
         return out.toString();
     }
 
@@ -89,51 +93,58 @@ public final class Monitor implements Runnable {
 
     /** One check of every threshold; captures when one is crossed. */
     public void check() {
-        gauges.read(reading);
-        if (heapRule != null && reading.heapMax > 0) {
-            checkHeap();
+        if (oomHandler != null) {
+            oomHandler = oomHandler.keepInstalled();
         }
-        if (threadThreshold > 0 && reading.threads >= threadThreshold) {
-            long now = System.currentTimeMillis();
-            if (capturer.permits(Trigger.THREADS, now)) {
-                String of = reading.threadLimit > 0 ? " of limit " + reading.threadLimit + " ("
-                        + Human.percentOf(reading.threads, reading.threadLimit) + "%)"
-                        : ", threshold " + threadThreshold;
-                capturer.capture(Occasion.threshold(Trigger.THREADS, "threads " + reading.threads
-                        + of, "threads", reading.threads, threadThreshold, reading.threadLimit, 1,
-                        null));
+        if (heapRule != null) {
+            long max = gauges.heapMax();
+            if (max > 0) {
+                checkHeap(gauges.heapAfterGc(), max);
             }
         }
-        if (reading.fdLimit != fdLimitSeen) {
-            fdLimitSeen = reading.fdLimit;
-            fdThreshold = options.fds.of(reading.fdLimit);
+        if (threadThreshold > 0) {
+            checkCount(Trigger.THREADS, "threads", " of limit ", gauges.threads(),
+                    threadThreshold, gauges.threadLimit);
         }
-        if (fdThreshold > 0 && reading.openFds >= fdThreshold) {
-            long now = System.currentTimeMillis();
-            if (capturer.permits(Trigger.FDS, now)) {
-                String of = reading.fdLimit > 0 ? " of " + reading.fdLimit + " ("
-                        + Human.percentOf(reading.openFds, reading.fdLimit) + "%)"
-                        : ", threshold " + fdThreshold;
-                capturer.capture(Occasion.threshold(Trigger.FDS, "open files " + reading.openFds
-                        + of, "fds", reading.openFds, fdThreshold, reading.fdLimit, 1, null));
+        if (options.fds.kind != Level.Kind.OFF) {
+            long limit = gauges.fdLimit();
+            if (limit != fdLimitSeen) { // the soft limit may be raised while the app runs
+                fdLimitSeen = limit;
+                fdThreshold = options.fds.of(limit);
+            }
+            if (fdThreshold > 0) {
+                checkCount(Trigger.FDS, "open files", " of ", gauges.openFds(), fdThreshold,
+                        limit);
             }
         }
     }
 
-    private void checkHeap() {
-        int verdict = heapRule.observe(reading.heapAfterGc, reading.heapMax);
+    /** The thread and descriptor thresholds: a count over its threshold dumps at once. */
+    private void checkCount(Trigger trigger, String what, String of, long value, long threshold,
+                            long max) {
+        if (value < threshold || !capturer.permits(trigger, System.currentTimeMillis())) {
+            return;
+        }
+        String reason = what + " " + value + (max > 0 ? of + max + " ("
+                + Human.percentOf(value, max) + "%)" : ", threshold " + threshold);
+        capturer.capture(Occasion.threshold(trigger, reason, trigger == Trigger.THREADS
+                ? "threads" : "fds", value, threshold, max, 1, null, -1));
+    }
+
+    private void checkHeap(long afterGc, long max) {
+        int verdict = heapRule.observe(afterGc, max);
         if (verdict == HeapRule.NONE
                 || !capturer.permits(Trigger.HEAP, System.currentTimeMillis())) {
             return;
         }
-        long max = reading.heapMax;
-        String reason = "heap " + Human.percentOf(reading.heapAfterGc, max) + "% of "
-                + Human.bytes(max) + " after GC, " + (verdict == HeapRule.STEP
-                ? "up " + Human.bytes(heapRule.rise()) + " since the last check"
-                : heapRule.overCount() + " checks");
-        Occasion occasion = Occasion.threshold(Trigger.HEAP, reason, "heap", reading.heapAfterGc,
+        boolean step = verdict == HeapRule.STEP;
+        String reason = "heap " + Human.percentOf(afterGc, max) + "% of " + Human.bytes(max)
+                + " after GC, " + (step ? "up " + Human.bytes(heapRule.rise())
+                + " since the last check" : heapRule.overCount() + " checks");
+        Occasion occasion = Occasion.threshold(Trigger.HEAP, reason, "heap", afterGc,
                 (long) Math.ceil(max * heapRule.thresholdPercent / 100.0), max,
-                heapRule.overCount(), verdict == HeapRule.STEP ? "step" : "sustained");
+                heapRule.overCount(), step ? "step" : "sustained",
+                step ? afterGc - heapRule.rise() : -1);
         if (capturer.capture(occasion)) {
             heapRule.dumped();
         }

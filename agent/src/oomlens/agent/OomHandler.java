@@ -12,6 +12,10 @@ import java.util.Map;
  * prints it). It recognises an OutOfMemoryError also as the cause of another error, frees the
  * reserve first so the capture has memory to work with, and dumps, unless the JVM already
  * dumped this error into the spool (then it writes only that dump's sidecar).
+ *
+ * <p>The agent installs it before the app's main runs, so an app that sets its own default
+ * handler replaces it; the monitor then puts the agent's back in front of the app's
+ * ({@link #keepInstalled}), which still runs after it.
  */
 final class OomHandler implements Thread.UncaughtExceptionHandler {
     private static volatile byte[] reserve;
@@ -29,11 +33,29 @@ final class OomHandler implements Thread.UncaughtExceptionHandler {
         this.reserveBytes = reserveBytes;
     }
 
-    static void install(Capturer capturer, JvmOomDump jvmDump, long reserveBytes) {
+    static OomHandler install(Capturer capturer, JvmOomDump jvmDump, long reserveBytes) {
         OomHandler handler = new OomHandler(Thread.getDefaultUncaughtExceptionHandler(), capturer,
                 jvmDump, (int) reserveBytes);
         handler.refillReserve();
         Thread.setDefaultUncaughtExceptionHandler(handler);
+        return handler;
+    }
+
+    /**
+     * The handler in charge now: this one, or, when the app has set another default handler
+     * since, a new one in front of the app's (said in one line). Cheap enough for every check.
+     */
+    OomHandler keepInstalled() {
+        Thread.UncaughtExceptionHandler current = Thread.getDefaultUncaughtExceptionHandler();
+        if (current == this) {
+            return this;
+        }
+        OomHandler handler = new OomHandler(current, capturer, jvmDump, reserveBytes);
+        Thread.setDefaultUncaughtExceptionHandler(handler);
+        Log.line("the app set a default uncaught-exception handler ("
+                + (current == null ? "none" : current.getClass().getName())
+                + "): the agent's runs first again, then that one");
+        return handler;
     }
 
     @Override

@@ -57,7 +57,7 @@ final class Sidecar {
         if (o.metric != null) {
             w.beginObject("threshold").string("metric", o.metric).number("value", o.value)
                     .number("limit", o.limit).number("max", o.max).number("checks", o.checks)
-                    .string("rule", o.rule).endObject();
+                    .string("rule", o.rule).number("previous", o.previous).endObject();
         }
         if (o.oomMessage != null) {
             w.string("oom_message", cut(o.oomMessage, MAX_MESSAGE_CHARS))
