@@ -24,7 +24,7 @@ import java.util.Set;
  * GcInfo, the pools' collection usage; before any collection, plain heap used.
  */
 final class Gauges {
-    /** One reading, filled in place (no allocation per check). -1: not known. */
+    /** Every number at once, for a capture's sidecar. -1: not known. */
     static final class Reading {
         long heapUsed = -1;
         long heapAfterGc = -1;
@@ -38,13 +38,15 @@ final class Gauges {
     private final Runtime runtime = Runtime.getRuntime();
     private final ThreadMXBean threadBean = ManagementFactory.getThreadMXBean();
     private final GarbageCollectorMXBean[] collectors;
-    private final LastCollection[] lastCollections; // null where the JVM has no GcInfo
+    // the same beans as com.sun.management's, which tell their last collection's GcInfo (null
+    // where a bean is not one)
+    private final com.sun.management.GarbageCollectorMXBean[] withGcInfo;
     private final long[] counts;
     private final long[] endTimes;
     private final long[] afterGc;
     private final List<MemoryPoolMXBean> heapPools = new ArrayList<MemoryPoolMXBean>();
     private final Set<String> heapPoolNames = new HashSet<String>();
-    private final Descriptors descriptors;
+    private final com.sun.management.UnixOperatingSystemMXBean descriptors; // null: not Unix
     final long threadLimit;
 
     Gauges(long threadLimit) {
@@ -57,26 +59,20 @@ final class Gauges {
         }
         List<GarbageCollectorMXBean> beans = ManagementFactory.getGarbageCollectorMXBeans();
         collectors = beans.toArray(new GarbageCollectorMXBean[0]);
-        lastCollections = new LastCollection[collectors.length];
+        withGcInfo = new com.sun.management.GarbageCollectorMXBean[collectors.length];
         counts = new long[collectors.length];
         endTimes = new long[collectors.length];
         afterGc = new long[collectors.length];
         for (int i = 0; i < collectors.length; i++) {
-            try {
-                lastCollections[i] = LastCollection.of(collectors[i]);
-            } catch (LinkageError noComSun) {
-                lastCollections[i] = null; // a JVM without com.sun.management: no GcInfo
+            if (collectors[i] instanceof com.sun.management.GarbageCollectorMXBean) {
+                withGcInfo[i] = (com.sun.management.GarbageCollectorMXBean) collectors[i];
             }
             counts[i] = -1;
             endTimes[i] = -1;
         }
-        Descriptors fds;
-        try {
-            fds = Descriptors.of(ManagementFactory.getOperatingSystemMXBean());
-        } catch (LinkageError noComSun) {
-            fds = null; // the descriptor threshold is then skipped
-        }
-        descriptors = fds;
+        OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
+        descriptors = os instanceof com.sun.management.UnixOperatingSystemMXBean
+                ? (com.sun.management.UnixOperatingSystemMXBean) os : null;
     }
 
     /** A full reading, for a capture's sidecar. */
@@ -99,12 +95,12 @@ final class Gauges {
     /** Open file descriptors (-1: the JVM does not tell). Listing /proc/self/fd is most of
      *  what a check costs: read only when the descriptor threshold is on. */
     long openFds() {
-        return descriptors == null ? -1 : descriptors.open();
+        return descriptors == null ? -1 : descriptors.getOpenFileDescriptorCount();
     }
 
     /** Their soft limit (-1: not known). */
     long fdLimit() {
-        return descriptors == null ? -1 : descriptors.limit();
+        return descriptors == null ? -1 : descriptors.getMaxFileDescriptorCount();
     }
 
     long heapMax() {
@@ -123,8 +119,8 @@ final class Gauges {
             collections += Math.max(count, 0);
             if (count != counts[i]) {
                 counts[i] = count;
-                if (lastCollections[i] != null) {
-                    lastCollections[i].fetch(heapPoolNames, i, endTimes, afterGc);
+                if (withGcInfo[i] != null) {
+                    fetchLastCollection(i);
                 }
             }
         }
@@ -140,6 +136,22 @@ final class Gauges {
         return collections > 0 ? poolCollectionUsage() : heapUsed();
     }
 
+    /** The end time and heap after GC of collector {@code i}'s last collection. */
+    private void fetchLastCollection(int i) {
+        com.sun.management.GcInfo info = withGcInfo[i].getLastGcInfo();
+        if (info == null) {
+            return;
+        }
+        long sum = 0;
+        for (Map.Entry<String, MemoryUsage> pool : info.getMemoryUsageAfterGc().entrySet()) {
+            if (heapPoolNames.contains(pool.getKey())) {
+                sum += pool.getValue().getUsed();
+            }
+        }
+        endTimes[i] = info.getEndTime();
+        afterGc[i] = sum;
+    }
+
     private long poolCollectionUsage() {
         long sum = 0;
         boolean known = false;
@@ -151,59 +163,5 @@ final class Gauges {
             }
         }
         return known ? sum : heapUsed();
-    }
-
-    /**
-     * com.sun.management's view of one collector. In its own class so that a JVM without
-     * com.sun.management only loses this (the class fails to load, caught where it is made).
-     */
-    private static final class LastCollection {
-        private final com.sun.management.GarbageCollectorMXBean bean;
-
-        private LastCollection(com.sun.management.GarbageCollectorMXBean bean) {
-            this.bean = bean;
-        }
-
-        static LastCollection of(GarbageCollectorMXBean bean) {
-            return bean instanceof com.sun.management.GarbageCollectorMXBean
-                    ? new LastCollection((com.sun.management.GarbageCollectorMXBean) bean) : null;
-        }
-
-        void fetch(Set<String> heapPoolNames, int i, long[] endTimes, long[] afterGc) {
-            com.sun.management.GcInfo info = bean.getLastGcInfo();
-            if (info == null) {
-                return;
-            }
-            long sum = 0;
-            for (Map.Entry<String, MemoryUsage> pool : info.getMemoryUsageAfterGc().entrySet()) {
-                if (heapPoolNames.contains(pool.getKey())) {
-                    sum += pool.getValue().getUsed();
-                }
-            }
-            endTimes[i] = info.getEndTime();
-            afterGc[i] = sum;
-        }
-    }
-
-    /** Open descriptors and their soft limit, where the JVM tells them (Unix HotSpot). */
-    private static final class Descriptors {
-        private final com.sun.management.UnixOperatingSystemMXBean bean;
-
-        private Descriptors(com.sun.management.UnixOperatingSystemMXBean bean) {
-            this.bean = bean;
-        }
-
-        static Descriptors of(OperatingSystemMXBean os) {
-            return os instanceof com.sun.management.UnixOperatingSystemMXBean
-                    ? new Descriptors((com.sun.management.UnixOperatingSystemMXBean) os) : null;
-        }
-
-        long open() {
-            return bean.getOpenFileDescriptorCount();
-        }
-
-        long limit() {
-            return bean.getMaxFileDescriptorCount();
-        }
     }
 }

@@ -124,7 +124,8 @@ final class Options {
         }
     }
 
-    private static void collectProperties(Properties properties, Map<String, List<String[]>> given) {
+    private static void collectProperties(Properties properties,
+                                          Map<String, List<String[]>> given) {
         for (String name : properties.stringPropertyNames()) {
             if (name.startsWith(PROPERTY_PREFIX)) {
                 String value = properties.getProperty(name);
@@ -134,7 +135,8 @@ final class Options {
         }
     }
 
-    private static void collectEnvironment(Map<String, String> env, Map<String, List<String[]>> given) {
+    private static void collectEnvironment(Map<String, String> env,
+                                           Map<String, List<String[]>> given) {
         for (Map.Entry<String, String> e : env.entrySet()) {
             if (e.getKey().startsWith(ENV_PREFIX)) {
                 String key = e.getKey().substring(ENV_PREFIX.length())

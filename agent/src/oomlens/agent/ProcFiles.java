@@ -20,7 +20,8 @@ final class ProcFiles {
         try (FileInputStream in = new FileInputStream(path)) {
             int length = 0;
             int n;
-            while (length < buffer.length && (n = in.read(buffer, length, buffer.length - length)) > 0) {
+            while (length < buffer.length
+                    && (n = in.read(buffer, length, buffer.length - length)) > 0) {
                 length += n;
             }
             return new String(buffer, 0, length, StandardCharsets.UTF_8);

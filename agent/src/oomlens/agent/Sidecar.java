@@ -5,8 +5,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * The sidecar, {@code oomlens.capture/1} (docs/capture.md, "The sidecar"): what the agent knew
  * when it took a dump. The early sidecar (in {@code BASE.lock}) is the same without the
- * {@code dump_*} fields. Readers accept at most 64 KiB, so a long stack trace is cut until the
- * whole fits.
+ * {@code dump_*} fields. Readers accept at most 64 KiB, so a long stack trace is cut in the
+ * middle until the whole fits: its start says where the error was thrown, its end holds the
+ * cause (an OutOfMemoryError wrapped by a library is the last "Caused by").
  */
 final class Sidecar {
     static final String SCHEMA = "oomlens.capture/1";
@@ -32,19 +33,26 @@ final class Sidecar {
 
     static byte[] encode(ProcessFacts facts, Options options, String app, Occasion occasion,
                          String captureId, long capturedAt, Gauges.Reading reading, Dump dump) {
-        Occasion o = occasion;
-        if (o.oomStackTrace != null && o.oomStackTrace.length() > MAX_TRACE_CHARS) {
-            o = o.withStackTrace(o.oomStackTrace.substring(0, MAX_TRACE_CHARS));
-        }
+        String trace = occasion.oomStackTrace;
+        int keep = MAX_TRACE_CHARS;
         while (true) {
+            Occasion o = trace == null || trace.length() <= keep ? occasion
+                    : occasion.withStackTrace(middleCut(trace, keep));
             byte[] json = json(facts, options, app, o, captureId, capturedAt, reading, dump)
                     .getBytes(StandardCharsets.UTF_8);
-            if (json.length <= MAX_BYTES || o.oomStackTrace == null
-                    || o.oomStackTrace.isEmpty()) {
+            if (json.length <= MAX_BYTES || trace == null || keep == 0) {
                 return json;
             }
-            o = o.withStackTrace(o.oomStackTrace.substring(0, o.oomStackTrace.length() / 2));
+            keep = Math.min(keep, trace.length()) / 2;
         }
+    }
+
+    /** The first and last {@code keep / 2} characters, and how many were left out between. */
+    static String middleCut(String text, int keep) {
+        int head = keep / 2;
+        int tail = keep - head;
+        return text.substring(0, head) + "\n\t... " + (text.length() - keep)
+                + " characters left out ...\n" + text.substring(text.length() - tail);
     }
 
     private static String json(ProcessFacts facts, Options options, String app, Occasion o,
