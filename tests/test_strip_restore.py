@@ -426,14 +426,14 @@ def test_mark_set_is_exact(ids, kind):
 
 
 def test_mark_spool_spills_rows_to_a_file_and_gives_them_back_in_order():
-    """The kernel's chunks: the first few stay in memory, the rest go to a temporary file (so
+    """The kernel's chunks: the first 2 MiB stay in memory, the rest go to a temporary file (so
     memory does not grow with the marks), and come back as they were, row by row."""
     spool = MarkSpool(columns=2)
     rng = np.random.default_rng(7)
     chunks = [rng.integers(1, 1 << 40, (n, 2)) * 8 for n in (5, 70_000, 1, 65_536, 3, 9, 2)]
     for chunk in chunks:
         spool.add(chunk)
-    assert spool._file is not None and len(spool._chunks) == MarkSpool.MEMORY_CHUNKS
+    assert spool._file is not None and len(spool._chunks) == 3  # 5 + 70,000 + 1 rows: 1.1 MB
     back = np.concatenate(list(spool.chunks()))
     assert np.array_equal(back, np.concatenate(chunks))
     ids = back[:, 0]

@@ -596,6 +596,13 @@ typedef struct {
     int64_t *st;
 } Survey;
 
+/* Fibonacci hashing: a class id times 2^64 / phi, whose top bits index the marked-class table
+ * and the ``seen`` filter (a class's instances are looked up in both, so the product is made
+ * once). */
+static inline uint64_t class_hash(int64_t class_id) {
+    return (uint64_t)class_id * UINT64_C(0x9E3779B97F4A7C15);
+}
+
 /* The field each kind of marked class holds the interesting reference in (NAMES indices). */
 static const int64_t TARGET_FIELD[] = {NAME_VALUE, NAME_MBUFFER, NAME_THREAD_NAME};
 
@@ -616,32 +623,39 @@ static int64_t name_index(const Survey *s, int64_t name_id) {
     return -1;
 }
 
-static inline uint64_t target_slot(const Survey *s, int64_t class_id) {
-    return ((uint64_t)class_id * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - s->tg_slot_bits);
-}
-
-/* The bit of ``seen`` for ``class_id``: a one-hash Bloom filter of the classes whose instances
- * have been read. A class dump read later, of a subclass of a marked class, then tells whether
+/* The bit of ``seen`` for a class: a one-hash Bloom filter of the classes whose instances have
+ * been read. A class dump read later, of a subclass of a marked class, then tells whether
  * instances of it may have been passed over unmarked (R_RESOLVE could not know the subclass):
  * a false "maybe" only costs a second pass. */
-static inline uint64_t seen_bit(int64_t class_id) {
-    return ((uint64_t)class_id * UINT64_C(0xD6E8FEB86659FD93)) >> (64 - SEEN_BITS);
+static inline int seen(const Survey *s, uint64_t hash) {
+    uint64_t b = hash >> (64 - SEEN_BITS);
+    return (s->seen[b >> 3] >> (b & 7)) & 1;
 }
 
-/* Index in tg_* of ``class_id`` (its first entry), or -1. */
-static inline int64_t target_of(const Survey *s, int64_t class_id) {
+static inline void note_seen(const Survey *s, uint64_t hash) {
+    uint64_t b = hash >> (64 - SEEN_BITS);
+    s->seen[b >> 3] |= (uint8_t)(1u << (b & 7));
+}
+
+/* Index in tg_* of the class ``class_id`` (hashed: ``hash``; its first entry), or -1. */
+static inline int64_t target_hashed(const Survey *s, uint64_t hash, int64_t class_id) {
     uint64_t mask = ((uint64_t)1 << s->tg_slot_bits) - 1;
-    for (uint64_t h = target_slot(s, class_id);; h = (h + 1) & mask) {
+    for (uint64_t h = hash >> (64 - s->tg_slot_bits);; h = (h + 1) & mask) {
         int64_t e = s->tg_slots[h];
         if (e == 0) return -1;
         if (s->tg_class[e - 1] == class_id) return e - 1;
     }
 }
 
+static inline int64_t target_of(const Survey *s, int64_t class_id) {
+    return target_hashed(s, class_hash(class_id), class_id);
+}
+
 /* Make tg_*[k] findable by target_of (a later duplicate of a class id stays unfound). */
 static inline void index_target(const Survey *s, int64_t k) {
     uint64_t mask = ((uint64_t)1 << s->tg_slot_bits) - 1;
-    for (uint64_t h = target_slot(s, s->tg_class[k]);; h = (h + 1) & mask) {
+    uint64_t first = class_hash(s->tg_class[k]) >> (64 - s->tg_slot_bits);
+    for (uint64_t h = first;; h = (h + 1) & mask) {
         int64_t e = s->tg_slots[h];
         if (e == 0) {
             s->tg_slots[h] = k + 1;
@@ -742,8 +756,7 @@ static int survey_class(const Survey *s, int64_t p) {
         s->tg_offset[t] = above >= 0 ? above + offset : OFFSET_NONE;
         st[SV_N_TARGETS] = t + 1;
         index_target(s, t);
-        uint64_t b = seen_bit(class_id);
-        if ((s->seen[b >> 3] >> (b & 7)) & 1) st[SV_LATE] += 1;
+        if (seen(s, class_hash(class_id))) st[SV_LATE] += 1;
     }
     return 0;
 }
@@ -757,9 +770,9 @@ static inline int survey_instance(const Survey *s, int64_t p) {
     int64_t *st = s->st;
     int id_size = s->id_size;
     int64_t class_id = read_id(src, p + 1 + id_size + 4, id_size);
-    uint64_t b = seen_bit(class_id);
-    s->seen[b >> 3] |= (uint8_t)(1u << (b & 7));
-    int64_t k = target_of(s, class_id);
+    uint64_t hash = class_hash(class_id);
+    int64_t k = target_hashed(s, hash, class_id);
+    note_seen(s, hash);  /* after the lookup: a byte store may alias what it reads */
     if (k < 0) return 0;
     int64_t offset = s->tg_offset[k];
     if (offset == OFFSET_UNKNOWN) {
@@ -806,6 +819,7 @@ static int survey_records(const Survey *s, int64_t stop_at) {
         int64_t rec_end = st[SV_REC_END];
         if (rec_end > 0) {
             int64_t limit = min64(rec_end, size);
+            int resolve = s->collect && s->mark && st[SV_RESOLVED] == 0;
             while (p < limit) {
                 if (p >= stop_at) {
                     st[SV_P] = p;
@@ -825,7 +839,7 @@ static int survey_records(const Survey *s, int64_t stop_at) {
                 int tag = src[p];
                 int r = 0;
                 if (tag == SUB_INSTANCE_DUMP) {
-                    if (s->collect && s->mark && st[SV_RESOLVED] == 0) {
+                    if (resolve) {
                         st[SV_RESOLVED] = 1;
                         r = R_RESOLVE;
                     } else if (s->mark) {

@@ -24,11 +24,11 @@ _U64 = 1 << 64
 
 class MarkSpool:
     """Rows of ``columns`` int64 values (the first is the marked id, the others what the caller
-    needs beside it) as the kernel hands them over, chunk by chunk: kept in memory up to a few
-    chunks, then spilled to an unnamed temporary file, so memory does not grow with them. It
-    measures the ids' extent on the way (``build_mark_set`` sizes its bitset by it)."""
+    needs beside it) as the kernel hands them over, chunk by chunk: kept in memory up to
+    ``MEMORY_BYTES``, then spilled to an unnamed temporary file, so memory does not grow with
+    them. It measures the ids' extent on the way (``build_mark_set`` sizes its bitset by it)."""
 
-    MEMORY_CHUNKS = 4
+    MEMORY_BYTES = 4 * MARK_CHUNK * 8  # 2 MiB: four chunks of ids, two of (id, String) pairs
 
     def __init__(self, columns: int = 1):
         self.columns = columns
@@ -36,6 +36,7 @@ class MarkSpool:
         self.low = self.high = self.first = 0
         self.or_delta = 0  # OR of (id - first id) mod 2^64: its lowest set bit is the granularity
         self._chunks: list[np.ndarray] = []
+        self._memory_bytes = 0
         self._file = None
 
     def add(self, rows: np.ndarray) -> None:
@@ -49,8 +50,9 @@ class MarkSpool:
         deltas = ids.view(np.uint64) - np.uint64(self.first % _U64)
         self.or_delta |= int(np.bitwise_or.reduce(deltas))
         self.count += len(rows)
-        if self._file is None and len(self._chunks) < self.MEMORY_CHUNKS:
+        if self._file is None and self._memory_bytes + rows.nbytes <= self.MEMORY_BYTES:
             self._chunks.append(rows)
+            self._memory_bytes += rows.nbytes
             return
         if self._file is None:
             self._file = tempfile.TemporaryFile(prefix="oomlens-marks-")  # noqa: SIM115 - see close()
@@ -67,6 +69,7 @@ class MarkSpool:
 
     def close(self) -> None:
         self._chunks = []
+        self._memory_bytes = 0
         if self._file is not None:
             self._file.close()
             self._file = None

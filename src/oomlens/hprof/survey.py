@@ -200,14 +200,22 @@ class Marking:
         if not self.keep:
             return marks, 0
         names = build_mark_set(self.names)
-        for chunk in self.names.chunks():  # a char[] name that also backs a String
-            marks.discard(chunk[:, 0])
-        for chunk in self.values.chunks():
-            marks.discard(chunk[names.contains(chunk[:, 1]), 0])
-        kept = 0
-        for chunk in self.values.chunks():  # Strings sharing a kept name's array count too
-            kept += int(np.count_nonzero((chunk[:, 1] != 0) & ~marks.contains(chunk[:, 0])))
-        return marks, kept
+        kept = MarkSpool()  # the arrays that hold a thread's name
+        try:
+            for chunk in self.names.chunks():  # a char[] name (a String's id is no array's)
+                kept.add(chunk)
+            for chunk in self.values.chunks():
+                kept.add(chunk[names.contains(chunk[:, 1]), 0])
+            for chunk in kept.chunks():
+                marks.discard(chunk[:, 0])
+            kept_set = build_mark_set(kept)
+            strings = 0  # those naming a thread, and any other String over the same array
+            for chunk in self.values.chunks():
+                strings += int(np.count_nonzero((chunk[:, 1] != 0)
+                                                & kept_set.contains(chunk[:, 0])))
+            return marks, strings
+        finally:
+            kept.close()
 
     def close(self) -> None:
         self.values.close()
