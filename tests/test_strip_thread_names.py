@@ -294,3 +294,41 @@ def test_names_are_found_whatever_the_record_order(tmp_path, order, passes):
     assert result.passes == passes and result.string_values == 3
     data = removed.read_bytes()
     assert NAME not in data and LOOSE_NAME not in data and TASK not in data
+
+
+def test_many_threads_keep_the_survey_in_windows(tmp_path):
+    """A thread-limit dump holds many names: their chunk fills every few hundred kB, and the
+    survey must still pause every window (to release the pages it has read and report
+    progress), not only when it is done."""
+    from oomlens.hprof.source import DumpFile
+    from oomlens.hprof.survey import WINDOW_BYTES, survey
+
+    b = HprofBuilder()
+    subs = minimal_heap(b)
+    b.load_class(STRING, "java/lang/String")
+    b.load_class(THREAD, "java/lang/Thread")
+    b.heap_dump(b.class_dump(STRING, 0x100, fields=[("hash", C.TYPE_INT),
+                                                    ("value", C.TYPE_OBJECT)]),
+                b.class_dump(THREAD, 0x100, fields=[("priority", C.TYPE_INT),
+                                                    ("name", C.TYPE_OBJECT)]), *subs)
+    threads = 200_000
+    parts = []
+    for i in range(threads):
+        thread, string, chars = 0x100000 + 96 * i, 0x100000 + 96 * i + 32, 0x100000 + 96 * i + 56
+        parts += [b.instance(thread, THREAD, struct.pack(">i", 5) + b.id(string)),
+                  b.instance(string, STRING, struct.pack(">i", 0) + b.id(chars)),
+                  b.primitive_array(chars, C.TYPE_BYTE, b"pool-1-thread-%07d" % i),
+                  b.root(C.ROOT_JNI_GLOBAL, thread)]
+    b.heap_dump(*parts).heap_dump_end()
+    src = tmp_path / "threads.hprof"
+    src.write_bytes(b.bytes())
+    reached = []
+    with DumpFile(src) as dump:
+        sv = survey(dump, mark=True, progress=lambda phase, at, size: reached.append(at))
+        size = dump.size
+    assert size > 3 * WINDOW_BYTES and reached[-1] == size
+    steps = np.diff([0, *reached])
+    assert len(reached) >= 4 and steps.max() < WINDOW_BYTES + 4096
+    assert sv.thread_names == threads == sv.thread_name_strings_kept == sv.string_marks
+    names = 0x100000 + 96 * np.arange(threads, dtype=np.int64) + 56
+    assert not sv.marks.contains(names).any()  # every String here names a thread: kept

@@ -270,10 +270,15 @@ def _run(dump: DumpFile, t: Tables, collect: bool, marking: Marking | None, prog
     st[SV_N_TARGETS] = n_targets
     mark = marking is not None
     released = 0
+    stop_at = st[SV_P] + WINDOW_BYTES  # moves on at a pause only: chunks may fill more often
     while True:
-        stop_at = st[SV_P] + WINDOW_BYTES
         r = _rewrite.survey_records(src, stop_at, id_size, names, name_off, collect, mark, *t,
                                     st)
+        if r == R_ERROR:
+            at = int(st[SV_ERR_AT])
+            raise HprofFormatError(
+                f"{dump.path}: corrupt heap dump: unreadable sub-record (tag 0x{int(src[at]):02x})"
+                f" at offset {at:,}; nothing was written")
         if r == R_GROW:
             t = _grown(t, int(st[SV_GROW]))
             continue
@@ -283,11 +288,6 @@ def _run(dump: DumpFile, t: Tables, collect: bool, marking: Marking | None, prog
         if r == R_RESOLVE:
             t = _with_subclass_targets(t, st, id_size)
             continue
-        if r == R_ERROR:
-            at = int(st[SV_ERR_AT])
-            raise HprofFormatError(
-                f"{dump.path}: corrupt heap dump: unreadable sub-record (tag 0x{int(src[at]):02x})"
-                f" at offset {at:,}; nothing was written")
         reached = min(int(st[SV_P]), dump.size)
         if reached > released:
             dump.release_pages(released, reached)
@@ -296,6 +296,7 @@ def _run(dump: DumpFile, t: Tables, collect: bool, marking: Marking | None, prog
             progress(phase, reached, dump.size)
         if r == R_DONE:
             break
+        stop_at = st[SV_P] + WINDOW_BYTES
     if mark:
         marking.take(t, st)
     return t, st
