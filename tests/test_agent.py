@@ -165,53 +165,25 @@ def test_a_heap_dump_path_elsewhere_is_said_and_the_agent_dumps_itself(programs,
     check_agent_capture(only_capture(spool), "oom", "OomLeak")
 
 
-def test_an_apps_own_default_handler_still_runs_after_the_agents(programs, spool):
+@pytest.mark.parametrize("handler, status, printed", [
+    ("--own-handler", 7, 0),
+    # passes the error on to the agent's handler it replaced, which then only prints it
+    ("--chaining-handler", 1, 1),
+])
+def test_an_apps_own_default_handler_still_runs_after_the_agents(programs, spool, handler,
+                                                                 status, printed):
     """The app sets its handler in main, after the agent's: the agent's check puts its own back
     in front (within an interval), and the app's handler then runs as the app wanted."""
-    run = run_under_agent(programs, "OomLeak", "--own-handler", "--delay-ms", "800",
-                          spool=spool, jvm_options=SMALL_HEAP)
-    assert run.returncode == 7, run.stderr
-    assert f"OomLeak's handler: {OOM_MESSAGE}" in run.stdout
-    assert "Exception in thread" not in run.stderr  # the app's handler replaced that
+    run = run_under_agent(programs, "OomLeak", handler, "--delay-ms", "800", spool=spool,
+                          jvm_options=SMALL_HEAP)
+    assert run.returncode == status, run.stderr
+    assert run.stdout.count(f"handler: {OOM_MESSAGE}") == 1
+    assert run.stderr.count(f'Exception in thread "main" {OOM_MESSAGE}') == printed
     assert sum(line.startswith("the app set a default uncaught-exception handler (OomLeak$$")
                for line in run.agent_lines) == 1
+    # the agent's handler captured once, though the chaining one passed the error to it again
+    assert not [line for line in run.agent_lines if line.startswith("not dumping (oom)")]
     check_agent_capture(only_capture(spool), "oom", "OomLeak")
-
-
-def test_an_oom_as_the_cause_with_a_long_trace_is_cut_in_the_middle(programs, spool):
-    """A library's IllegalStateException caused by the OutOfMemoryError, 3000 calls deep: the
-    printed trace (~110 KB) is cut in its middle so that the sidecar stays within 64 KiB, keeping
-    where it was thrown and the cause at the end."""
-    run = run_under_agent(programs, "OomLeak", "--depth", 3000, "--wrap", spool=spool,
-                          jvm_options=(*SMALL_HEAP, "-XX:MaxJavaStackTraceDepth=4000",
-                                       "-Xss16m"))
-    assert run.returncode == 1
-    assert run.stderr.count("\tat OomLeak.leakDeep(") > 3000  # the JVM prints all of it
-    capture = only_capture(spool)
-    assert (spool / f"{capture.base}.json").stat().st_size <= 64 * 1024
-    s = capture.sidecar
-    assert s["oom_message"] == s["reason"] == OOM_MESSAGE  # found as the cause
-    head, cut, tail = re.split(r"\n\t\.\.\. (\d+) characters left out \.\.\.\n",
-                               s["oom_stack_trace"])
-    # the trace the agent kept is the one printed after it (the same printStackTrace), cut
-    printed = run.stderr[run.stderr.index('Exception in thread "main" '):]
-    assert printed.startswith(head) and printed.endswith(tail)
-    assert len(head) + int(cut) + len(tail) == len(printed)
-    assert head.startswith('Exception in thread "main" java.lang.IllegalStateException: loading '
-                           "the cache failed\n\tat OomLeak.leakDeep(")
-    assert f"Caused by: {OOM_MESSAGE}" in tail and "\tat OomLeak.leakUntilOutOfMemory(" in tail
-
-
-def test_names_from_the_app_are_escaped_in_the_sidecar(programs, spool):
-    """A thread name with quotes, a backslash, a tab, a character outside the BMP and an
-    unpaired surrogate (which UTF-8 cannot hold: it becomes U+FFFD)."""
-    run = run_under_agent(programs, "OomLeak", "--odd-thread", spool=spool,
-                          jvm_options=SMALL_HEAP)
-    assert run.returncode == 0 and "OomLeak: main ends normally" in run.stdout
-    name = 'leak "\u03b1" \\ \t \U0001d11e \ufffd'
-    s = check_agent_capture(only_capture(spool), "oom", "OomLeak")
-    assert s["oom_thread"] == name
-    assert s["oom_stack_trace"].startswith(f'Exception in thread "{name}" {OOM_MESSAGE}\n')
 
 
 # -- heap threshold --------------------------------------------------------------------------

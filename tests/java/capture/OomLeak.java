@@ -13,6 +13,8 @@ import java.util.List;
  *   --delay-ms N    sleep before leaking (default 0)
  *   --own-handler   set a default uncaught-exception handler first, as some apps do: it prints
  *                   "OomLeak's handler: <error>" and exits with status 7
+ *   --chaining-handler  the same, but it passes the error on to the handler it replaced
+ *                   (printed "OomLeak's chaining handler: <error>"), and the status is 1
  *   --depth N       leak N calls deep
  *   --wrap          catch the error N calls deep and throw an IllegalStateException caused by
  *                   it, as a library does: the OutOfMemoryError is only the cause, and the
@@ -50,6 +52,17 @@ public class OomLeak {
                 case "--delay-ms": delayMillis = Integer.parseInt(args[++i]); break;
                 case "--depth": depth = Integer.parseInt(args[++i]); break;
                 case "--odd-thread": oddThread = true; break;
+                case "--chaining-handler":
+                    Thread.UncaughtExceptionHandler before =
+                            Thread.getDefaultUncaughtExceptionHandler();
+                    Thread.setDefaultUncaughtExceptionHandler((thread, error) -> {
+                        System.out.println("OomLeak's chaining handler: " + error);
+                        System.out.flush();
+                        if (before != null) {
+                            before.uncaughtException(thread, error);
+                        }
+                    });
+                    break;
                 case "--wrap": wrap = true; break;
                 case "--own-handler":
                     Thread.setDefaultUncaughtExceptionHandler((thread, error) -> {

@@ -5,7 +5,17 @@ package oomlens.agent;
  * {@code oomlens agent options} prints). The jar is an agent, not a program.
  */
 public final class Help {
+    private static final int LINE = 100;
+
     private Help() {
+    }
+
+    private static String pad(String s, int width) {
+        StringBuilder out = new StringBuilder(s);
+        while (out.length() < width) {
+            out.append(' ');
+        }
+        return out.toString();
     }
 
     public static void main(String[] args) {
@@ -15,16 +25,19 @@ public final class Help {
         }
         StringBuilder out = new StringBuilder("oomlens-agent: -javaagent:oomlens-agent.jar="
                 + "spool=DIR[,key=value...]\nAlso -Doomlens.KEY=VALUE or OOMLENS_AGENT_KEY=VALUE"
-                + " (in this order of precedence, after the agent argument).\n\n");
+                + " (the agent argument first,\nthen system properties, then the environment)."
+                + "\n\n");
         for (String[] row : Options.TABLE) {
-            String key = row[0] + "=" + row[2];
-            out.append("  ").append(key);
-            for (int i = key.length(); i < width + 2; i++) {
-                out.append(' ');
-            }
-            out.append(row[3]);
-            if (!row[1].isEmpty()) {
-                out.append(" [default: ").append(row[1]).append(']');
+            String text = row[3] + (row[1].isEmpty() ? "" : " [default: " + row[1] + "]");
+            out.append(pad("  " + row[0] + "=" + row[2], width + 4));
+            int column = width + 4;
+            for (String word : text.split(" ")) {
+                if (column + 1 + word.length() > LINE && column > width + 4) {
+                    out.append('\n').append(pad("", width + 4));
+                    column = width + 4;
+                }
+                out.append(column > width + 4 ? " " : "").append(word);
+                column += (column > width + 4 ? 1 : 0) + word.length();
             }
             out.append('\n');
         }

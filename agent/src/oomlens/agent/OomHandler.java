@@ -15,10 +15,13 @@ import java.util.Map;
  *
  * <p>The agent installs it before the app's main runs, so an app that sets its own default
  * handler replaces it; the monitor then puts the agent's back in front of the app's
- * ({@link #keepInstalled}), which still runs after it.
+ * ({@link #keepInstalled}), which still runs after it. An app's handler that itself passes the
+ * error on to the one it replaced reaches the agent's a second time: that one only passes it on.
  */
 final class OomHandler implements Thread.UncaughtExceptionHandler {
     private static volatile byte[] reserve;
+    /** The error this thread's handler is busy with: seen again, it is only passed on. */
+    private static final ThreadLocal<Throwable> HANDLING = new ThreadLocal<Throwable>();
 
     private final Thread.UncaughtExceptionHandler previous;
     private final Capturer capturer;
@@ -60,11 +63,13 @@ final class OomHandler implements Thread.UncaughtExceptionHandler {
 
     @Override
     public void uncaughtException(Thread thread, Throwable error) {
+        boolean again = HANDLING.get() == error;
         reserve = null; // before anything else: even finding the cause needs some memory
         try {
             try {
-                OutOfMemoryError oom = outOfMemory(error);
+                OutOfMemoryError oom = again ? null : outOfMemory(error);
                 if (oom != null) {
+                    HANDLING.set(error);
                     capture(thread, error, oom);
                 }
             } catch (Throwable failure) {
@@ -78,7 +83,10 @@ final class OomHandler implements Thread.UncaughtExceptionHandler {
                 error.printStackTrace(System.err);
             }
         } finally {
-            refillReserve(); // last: printing the error needed the room too
+            if (!again) {
+                HANDLING.remove();
+                refillReserve(); // last: printing the error needed the room too
+            }
         }
     }
 

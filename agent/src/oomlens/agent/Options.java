@@ -18,8 +18,7 @@ import java.util.Properties;
 final class Options {
     /** key, default as shown, forms, meaning: the one table the help and the parser share. */
     static final String[][] TABLE = {
-        {"spool", "(none)", "DIR",
-            "folder the dumps go to; required: without it capture is off"},
+        {"spool", "", "DIR", "folder the dumps go to; required: without it capture is off"},
         {"app", "main class or jar", "NAME", "the app's name, in file names and the sidecar"},
         {"version", "", "TEXT", "the app's version (the upload's app_version)"},
         {"build", "", "TEXT", "the app's build"},

@@ -28,6 +28,7 @@ def command() -> None:
     OutOfMemoryError and at heap, thread and file-descriptor thresholds, into a spool folder
     that `oomlens watch` uploads from.
 
+    \b
         java -javaagent:$(oomlens agent path)=spool=/var/lib/oomlens/spool,app=checkout ...
     """
 
