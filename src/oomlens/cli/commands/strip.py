@@ -9,10 +9,11 @@ from oomlens.cli.progress import progress_reporter, stderr_console
 from oomlens.hprof.rewrite import OUTPUT_FORMS
 from oomlens.hprof.strip import LEVELS, strip_dump
 
-_LEVEL_HELP = ("What to remove: 'strings' = the characters of every String and the pixels of "
-               "every Bitmap; 'arrays' = the elements of every primitive array; 'all' = also "
-               "every primitive field and static value (references, names and sizes stay).")
-KEEP_THREAD_NAMES_HELP = (
+_LEVEL_HELP = ("What to remove: 'strings' = the characters of every String (but threads' "
+               "names: --keep-thread-names) and the pixels of every Bitmap; 'arrays' = the "
+               "elements of every primitive array; 'all' = also every primitive field and "
+               "static value (references, names and sizes stay).")
+_KEEP_THREAD_NAMES_HELP = (
     "Keep the characters of threads' names (default at --level strings): the app's code "
     "chooses them (pool-7-thread-3), and they explain an OutOfMemoryError at the thread "
     "limit; whatever the app put in a name stays readable. --no-keep-thread-names removes them "
@@ -32,7 +33,7 @@ KEEP_THREAD_NAMES_HELP = (
 @click.option("--zstd-level", type=click.IntRange(-7, 22), default=None,
               help="zstd compression level (default 3 packed, 1 zstd; 19: smallest, slow).")
 @click.option("--keep-thread-names/--no-keep-thread-names", default=None,
-              help=KEEP_THREAD_NAMES_HELP)
+              help=_KEEP_THREAD_NAMES_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--progress/--no-progress", default=None,
               help="Show progress on stderr (default: when stderr is a terminal).")
