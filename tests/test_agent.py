@@ -50,8 +50,13 @@ def programs(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def spool(tmp_path) -> Path:
-    return tmp_path / "spool"
+def spool(tmp_path):
+    """The spool folder (the agent makes it); its dumps are deleted afterwards (pytest keeps
+    the last runs' folders, and these add up to gigabytes), the rest is left to look at."""
+    folder = tmp_path / "spool"
+    yield folder
+    for dump in folder.glob("*.hprof"):
+        dump.unlink()
 
 
 def only_capture(spool: Path):
