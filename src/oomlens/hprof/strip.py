@@ -17,8 +17,10 @@ paths and retained sizes on the stripped file. Levels, each including the ones b
     the ``name`` field of every ``java.lang.Thread`` (and subclass), or the ``char[]`` there on
     JDK 6 to 8u05. The app's code chooses them (``pool-7-thread-3``), not its user, and they are
     what explains a thread-limit OutOfMemoryError; whatever the app put into a name stays
-    readable, though (its hash is still zeroed). Without ``keep_thread_names`` they are removed
-    on every runtime, the ``char[]`` ones too.
+    readable, though (its hash is still zeroed). A name's whole array is kept: where a String
+    is a window (``offset``, ``count``) on a longer ``char[]`` (Dalvik, JDK <= 7u5), the rest
+    of that array stays too. Without ``keep_thread_names`` they are removed on every runtime,
+    the ``char[]`` ones too.
 ``arrays``
     The elements of every primitive array, thread names included: this level promises that no
     text is left, so it keeps none.
