@@ -191,6 +191,42 @@ def test_an_apps_own_default_handler_still_runs_after_the_agents(programs, spool
     check_agent_capture(only_capture(spool), "oom", "OomLeak")
 
 
+def test_an_oom_as_the_cause_with_a_long_trace_is_cut_in_the_middle(programs, spool):
+    """A library's IllegalStateException caused by the OutOfMemoryError, 3000 calls deep: the
+    printed trace (~110 KB) is cut in its middle so that the sidecar stays within 64 KiB, keeping
+    where it was thrown and the cause at the end."""
+    run = run_under_agent(programs, "OomLeak", "--depth", 3000, "--wrap", spool=spool,
+                          jvm_options=(*SMALL_HEAP, "-XX:MaxJavaStackTraceDepth=4000",
+                                       "-Xss16m"))
+    assert run.returncode == 1
+    assert run.stderr.count("\tat OomLeak.leakDeep(") > 3000  # the JVM prints all of it
+    capture = only_capture(spool)
+    assert (spool / f"{capture.base}.json").stat().st_size <= 64 * 1024
+    s = capture.sidecar
+    assert s["oom_message"] == s["reason"] == OOM_MESSAGE  # found as the cause
+    head, cut, tail = re.split(r"\n\t\.\.\. (\d+) characters left out \.\.\.\n",
+                               s["oom_stack_trace"])
+    # the trace the agent kept is the one printed after it (the same printStackTrace), cut
+    printed = run.stderr[run.stderr.index('Exception in thread "main" '):]
+    assert printed.startswith(head) and printed.endswith(tail)
+    assert len(head) + int(cut) + len(tail) == len(printed)
+    assert head.startswith('Exception in thread "main" java.lang.IllegalStateException: loading '
+                           "the cache failed\n\tat OomLeak.leakDeep(")
+    assert f"Caused by: {OOM_MESSAGE}" in tail and "\tat OomLeak.leakUntilOutOfMemory(" in tail
+
+
+def test_names_from_the_app_are_escaped_in_the_sidecar(programs, spool):
+    """A thread name with quotes, a backslash, a tab, a character outside the BMP and an
+    unpaired surrogate (which UTF-8 cannot hold: it becomes U+FFFD)."""
+    run = run_under_agent(programs, "OomLeak", "--odd-thread", spool=spool,
+                          jvm_options=SMALL_HEAP)
+    assert run.returncode == 0 and "OomLeak: main ends normally" in run.stdout
+    name = 'leak "\u03b1" \\ \t \U0001d11e \ufffd'
+    s = check_agent_capture(only_capture(spool), "oom", "OomLeak")
+    assert s["oom_thread"] == name
+    assert s["oom_stack_trace"].startswith(f'Exception in thread "{name}" {OOM_MESSAGE}\n')
+
+
 # -- heap threshold --------------------------------------------------------------------------
 
 # A 300 MB heap (297 MB usable with serial GC): "auto" means 85% for a max from 246 to 502 MB.

@@ -6,7 +6,7 @@ import java.util.List;
  * static list, so they stay reachable after the OutOfMemoryError unwinds main. The error is not
  * caught: the capture agent's handler sees it as the JVM's default handler would.
  *
- * Options:
+ * Options (a bare number first is --chunk-kb, a second one --pause-ms):
  *   --chunk-kb N    payload of each chunk (default 16)
  *   --pause-ms N    sleep after each MB leaked (default 0: as fast as it can; a pause lets
  *                   threshold checks run before the error)
@@ -45,7 +45,16 @@ public class OomLeak {
         int depth = 0;
         boolean oddThread = false;
         boolean wrap = false;
+        int positional = 0;
         for (int i = 0; i < args.length; i++) {
+            if (args[i].matches("\\d+") && positional < 2) {
+                if (positional++ == 0) {
+                    chunkKb = Integer.parseInt(args[i]);
+                } else {
+                    pauseMillis = Integer.parseInt(args[i]);
+                }
+                continue;
+            }
             switch (args[i]) {
                 case "--chunk-kb": chunkKb = Integer.parseInt(args[++i]); break;
                 case "--pause-ms": pauseMillis = Integer.parseInt(args[++i]); break;
