@@ -100,11 +100,23 @@ def printed_max_heap(stdout: str) -> int:
 
 # -- OutOfMemoryError ------------------------------------------------------------------------
 
-def test_an_out_of_memory_error_is_dumped_once_with_the_error(programs, spool):
-    run = run_under_agent(programs, "OomLeak", spool=spool, jvm_options=SMALL_HEAP)
+# Each collector: G1 (the JVM's default) collects the freed reserve only when the handler's next
+# allocation fails, and Parallel GC's overhead limit refuses allocations while a collection frees
+# under 2% of the heap, so the reserve must be 5% of it there (the agent says so at start).
+COLLECTORS = {"G1": (("-Xmx64m", "-XX:+UseG1GC"), {}),
+              "Serial": (SMALL_HEAP, {}),
+              "Parallel": (("-Xmx64m", "-XX:+UseParallelGC"), {"reserve": "4m"})}
+
+
+@pytest.mark.parametrize("collector", COLLECTORS)
+def test_an_out_of_memory_error_is_dumped_once_with_the_error(programs, spool, collector):
+    jvm_options, options = COLLECTORS[collector]
+    run = run_under_agent(programs, "OomLeak", spool=spool, jvm_options=jvm_options,
+                          options=options)
     # the app ends as it would without the agent: the error printed as the JVM prints it, status 1
     assert run.returncode == 1, run.stderr
     assert run.stderr.count(f'Exception in thread "main" {OOM_MESSAGE}') == 1
+    assert "handler failed" not in run.stderr and "dump failed" not in run.stderr
     capture = only_capture(spool)
     s = check_agent_capture(capture, "oom", "OomLeak")
     assert s["oom_message"] == s["reason"] == OOM_MESSAGE
@@ -124,6 +136,16 @@ def test_an_out_of_memory_error_is_dumped_once_with_the_error(programs, spool):
         # plus at most the one being made when the heap ran out (dumped too: live=false)
         assert len(leaked) <= len(chunks) <= len(leaked) + 1
         assert len(leaked) * 16 * 1024 > 0.8 * s["heap_max_bytes"]
+
+
+def test_parallel_gc_with_a_reserve_too_small_for_its_overhead_limit_is_said_at_start(programs,
+                                                                                     spool):
+    run = run_under_agent(programs, "OomLeak", spool=spool,
+                          jvm_options=("-Xmx64m", "-XX:+UseParallelGC"))
+    said = [line for line in run.agent_lines if line.startswith("Parallel GC's overhead limit")]
+    assert said == ["Parallel GC's overhead limit may refuse the OutOfMemoryError handler's "
+                    "allocations with reserve=2 MB: give it 5% of the heap (reserve=3 MB), or "
+                    "add -XX:+HeapDumpOnOutOfMemoryError"]
 
 
 def test_the_jvms_own_oom_dump_in_the_spool_gets_only_a_sidecar(programs, spool):

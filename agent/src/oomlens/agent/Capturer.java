@@ -80,29 +80,44 @@ final class Capturer {
         return true;
     }
 
-    /** Dumps for this occasion if {@link #permits} allows; true when a dump was written. */
+    /**
+     * Dumps for this occasion if {@link #permits} allows; true when a dump was written. A dump
+     * that runs out of memory itself (at an OutOfMemoryError the heap is full again as soon as
+     * the reserve is used; Parallel GC's overhead limit refuses allocations until a collection
+     * has freed something) is tried once more after a collection.
+     */
     synchronized boolean capture(Occasion occasion) {
         long now = System.currentTimeMillis();
         if (!permits(occasion.trigger, now)) {
             return false;
         }
-        state.recordDump(occasion.trigger, now);
         String base = Spool.baseName(app, now, facts.pid, occasion.trigger);
-        try {
-            dump(occasion, now, base);
-            return true;
-        } catch (Throwable e) {
-            Log.line(occasion.trigger.wire + ": dump failed (" + Log.describe(e)
-                    + "); its files are removed");
-            for (String suffix : new String[] {".partial.hprof", ".hprof", ".json.tmp", ".json",
-                ".lock"}) {
-                try {
-                    Files.deleteIfExists(spool.file(base + suffix));
-                } catch (Throwable ignored) {
-                    // nothing more to do about it
+        state.recordDump(occasion.trigger, now);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                dump(occasion, now, base);
+                return true;
+            } catch (Throwable e) {
+                removeFiles(base);
+                if (e instanceof OutOfMemoryError && attempt == 1) {
+                    System.gc();
+                    continue;
                 }
+                Log.line(occasion.trigger.wire + ": dump failed (" + Log.describe(e)
+                        + "); its files are removed");
+                return false;
             }
-            return false;
+        }
+    }
+
+    private void removeFiles(String base) {
+        for (String suffix : new String[] {".partial.hprof", ".hprof", ".json.tmp", ".json",
+            ".lock"}) {
+            try {
+                Files.deleteIfExists(spool.file(base + suffix));
+            } catch (Throwable ignored) {
+                // nothing more to do about it
+            }
         }
     }
 
@@ -158,6 +173,7 @@ final class Capturer {
 
     /** Captures at an uncaught OutOfMemoryError from now on (see {@link OomHandler}). */
     OomHandler installOomHandler() {
+        OomHandler.checkReserve(diagnostics, options.reserveBytes);
         return OomHandler.install(this, JvmOomDump.configure(diagnostics, spool, facts.pid),
                 options.reserveBytes);
     }

@@ -76,15 +76,28 @@ final class Gauges {
     }
 
     /** A full reading, for a capture's sidecar. */
+    /**
+     * Every gauge, each one that fails left unknown (-1): at an OutOfMemoryError even a gauge
+     * can fail (a class of the management beans that could not be initialised for want of
+     * memory), and the dump matters more than any of its numbers.
+     */
     Reading snapshot() {
         Reading r = new Reading();
-        r.heapMax = heapMax();
-        r.heapAfterGc = heapAfterGc();
-        r.heapUsed = heapUsed();
-        r.threads = threads();
         r.threadLimit = threadLimit;
-        r.openFds = openFds();
-        r.fdLimit = fdLimit();
+        try {
+            r.heapMax = heapMax();
+            r.heapUsed = heapUsed();
+            r.threads = threads();
+            r.openFds = openFds();
+            r.fdLimit = fdLimit();
+        } catch (Throwable unknown) {
+            // the rest stays unknown
+        }
+        try {
+            r.heapAfterGc = heapAfterGc(); // GcInfo: the most likely to fail
+        } catch (Throwable unknown) {
+            r.heapAfterGc = -1;
+        }
         return r;
     }
 

@@ -21,7 +21,11 @@ final class Log {
 
     /** Something the agent caught instead of letting it reach the app, in one line. */
     static void failure(String doing, Throwable error) {
-        line(doing + " failed: " + describe(error));
+        try {
+            line(doing + " failed: " + describe(error));
+        } catch (Throwable ignored) {
+            // no memory left even for the message (an OutOfMemoryError): say nothing
+        }
     }
 
     /** The error's class and message, first line only (a message may hold a whole report). */

@@ -1,6 +1,10 @@
 package oomlens.agent;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
+
 import java.io.PrintWriter;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.IdentityHashMap;
@@ -36,6 +40,27 @@ final class OomHandler implements Thread.UncaughtExceptionHandler {
         this.reserveBytes = reserveBytes;
     }
 
+    /**
+     * Parallel GC's overhead limit (-XX:+UseGCOverheadLimit, its default) refuses allocations
+     * while a full collection leaves less than 2% of the heap free, which is where an app is
+     * after an OutOfMemoryError: a reserve under that share may not be enough for the handler.
+     * Said once at start, with what to do about it; a reserve that big is the app's heap to give.
+     */
+    static void checkReserve(HotSpotDiagnosticMXBean diagnostics, long reserveBytes) {
+        boolean parallel = false;
+        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            parallel |= gc.getName().startsWith("PS ");
+        }
+        long max = Runtime.getRuntime().maxMemory();
+        if (parallel && "true".equals(diagnostics.getVMOption("UseGCOverheadLimit").getValue())
+                && max != Long.MAX_VALUE && reserveBytes < max / 20) {
+            Log.line("Parallel GC's overhead limit may refuse the OutOfMemoryError handler's "
+                    + "allocations with reserve=" + Human.bytes(reserveBytes) + ": give it 5% of "
+                    + "the heap (reserve=" + Human.bytes(max / 20) + "), or add "
+                    + "-XX:+HeapDumpOnOutOfMemoryError");
+        }
+    }
+
     static OomHandler install(Capturer capturer, JvmOomDump jvmDump, long reserveBytes) {
         OomHandler handler = new OomHandler(Thread.getDefaultUncaughtExceptionHandler(), capturer,
                 jvmDump, (int) reserveBytes);
@@ -63,10 +88,11 @@ final class OomHandler implements Thread.UncaughtExceptionHandler {
 
     @Override
     public void uncaughtException(Thread thread, Throwable error) {
-        boolean again = HANDLING.get() == error;
-        reserve = null; // before anything else: even finding the cause needs some memory
+        reserve = null; // before anything else: even reading a thread-local may allocate
+        boolean again = false;
         try {
             try {
+                again = HANDLING.get() == error;
                 OutOfMemoryError oom = again ? null : outOfMemory(error);
                 if (oom != null) {
                     HANDLING.set(error);
@@ -78,14 +104,30 @@ final class OomHandler implements Thread.UncaughtExceptionHandler {
             if (previous != null) {
                 previous.uncaughtException(thread, error);
             } else if (!(error instanceof ThreadDeath)) {
-                // what ThreadGroup.uncaughtException prints when there is no default handler
-                System.err.print("Exception in thread \"" + thread.getName() + "\" ");
-                error.printStackTrace(System.err);
+                printAsTheJvmDoes(thread, error);
             }
         } finally {
             if (!again) {
-                HANDLING.remove();
+                try {
+                    HANDLING.remove();
+                } catch (Throwable ignored) {
+                    // nothing was set
+                }
                 refillReserve(); // last: printing the error needed the room too
+            }
+        }
+    }
+
+    /** What ThreadGroup.uncaughtException prints when there is no default handler; the heap may
+     *  be full again by now, so a failure to print is retried once after a collection. */
+    private static void printAsTheJvmDoes(Thread thread, Throwable error) {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try {
+                System.err.print("Exception in thread \"" + thread.getName() + "\" ");
+                error.printStackTrace(System.err);
+                return;
+            } catch (OutOfMemoryError stillFull) {
+                System.gc();
             }
         }
     }
