@@ -16,24 +16,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import TESTS
-from oomlens.capture.agent_jar import agent_jar
+from agentrun import Run, compile_programs, completed_captures, java_command, run_under_agent
 from test_server_api import OOMLENS, Server, wait_done
 
 pytestmark = pytest.mark.jvm
 
-PROGRAMS = TESTS / "java" / "capture"
-
-
 @pytest.fixture(scope="module")
 def classes(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("capture-classes")
-    sources = [PROGRAMS / f"{name}.java" for name in ("OomLeak", "ManyThreads", "ManyFiles",
-                                                      "HeapHold")]
-    compiled = subprocess.run(["javac", "-d", str(out), *map(str, sources)],
-                              capture_output=True, text=True, timeout=120)
-    assert compiled.returncode == 0, compiled.stderr
-    return out
+    return compile_programs(tmp_path_factory.mktemp("capture"))
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +36,18 @@ def server(tmp_path_factory):
         s.kill()
 
 
-def run_under_agent(classes: Path, spool: Path, main: str, *args: str, options: str = "",
-                    jvm: tuple[str, ...] = ("-Xmx64m",), ulimit_n: int | None = None,
-                    timeout: float = 120) -> subprocess.CompletedProcess:
-    agent = f"-javaagent:{agent_jar()}=spool={spool},app=shop,version=2.1{options}"
-    command = ["java", *jvm, agent, "-cp", str(classes), main, *args]
-    if ulimit_n is not None:  # lowered for this JVM only, soft and hard
-        command = ["bash", "-c", f'ulimit -n {ulimit_n} && exec "$@"', "bash", *command]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+def run_app(classes: Path, spool: Path, program: str, *args: str, jvm=("-Xmx64m",),
+            limits: str | None = None, **options) -> Run:
+    """PROGRAM under the agent as a user starts it (app shop, version 2.1); ``options`` are
+    the agent's (``interval`` is agentrun's test setting), ``limits`` a ulimit for the JVM."""
+    return run_under_agent(classes, program, *args, spool=spool, jvm_options=jvm,
+                           limits=limits, options={"app": "shop", "version": "2.1", **options})
 
 
 def only_capture(spool: Path) -> tuple[Path, dict]:
     """The one complete capture in ``spool``: its dump and its sidecar."""
-    sidecars = sorted(spool.glob("*.json"))
-    assert len(sidecars) == 1, sorted(p.name for p in spool.iterdir())
-    return sidecars[0].with_suffix(".hprof"), json.loads(sidecars[0].read_text())
+    [capture] = completed_captures(spool)
+    return capture.dump, capture.sidecar
 
 
 def upload_spool(server: Server, spool: Path) -> dict:
@@ -95,7 +82,7 @@ def local_report(dump: Path, *args: str) -> dict:
 
 def test_an_app_that_runs_out_of_memory_ends_as_an_analysed_report(classes, server, tmp_path):
     spool = tmp_path / "spool"
-    run = run_under_agent(classes, spool, "OomLeak", "16")
+    run = run_app(classes, spool, "OomLeak", "16", interval="15s")
     assert run.returncode == 1, run.stderr  # the OutOfMemoryError still ends the program
     assert 'Exception in thread "main" java.lang.OutOfMemoryError: Java heap space' in run.stderr
     dump, sidecar = only_capture(spool)
@@ -126,8 +113,7 @@ def test_an_app_that_runs_out_of_memory_ends_as_an_analysed_report(classes, serv
 def test_a_thread_threshold_dump_shows_the_threads_by_name_and_owner(classes, server,
                                                                      tmp_path):
     spool = tmp_path / "spool"
-    run = run_under_agent(classes, spool, "ManyThreads", "60", "4",
-                          options=",interval=200ms,threads=50")
+    run = run_app(classes, spool, "ManyThreads", "60", "4", threads=50)
     assert run.returncode == 0, run.stderr
     dump, sidecar = only_capture(spool)
     assert sidecar["trigger"] == "thread-threshold" and sidecar["threads"] >= 50
@@ -148,8 +134,8 @@ def test_a_thread_threshold_dump_shows_the_threads_by_name_and_owner(classes, se
 def test_a_descriptor_threshold_dump_attributes_the_files_to_their_owner(classes, server,
                                                                         tmp_path):
     spool = tmp_path / "spool"
-    run = run_under_agent(classes, spool, "ManyFiles", "215", "4", str(tmp_path),
-                          options=",interval=200ms", ulimit_n=256)
+    run = run_app(classes, spool, "ManyFiles", "215", "4", str(tmp_path),
+                  limits="ulimit -n 256")
     assert run.returncode == 0, run.stderr
     dump, sidecar = only_capture(spool)
     assert sidecar["trigger"] == "fd-threshold"
@@ -170,8 +156,7 @@ def test_a_descriptor_threshold_dump_attributes_the_files_to_their_owner(classes
 
 def test_a_heap_threshold_dump_says_what_crossed_which_limit(classes, server, tmp_path):
     spool = tmp_path / "spool"
-    run = run_under_agent(classes, spool, "HeapHold", "87:5", jvm=("-Xmx128m",),
-                          options=",interval=200ms,heap=80%")
+    run = run_app(classes, spool, "HeapHold", "87:5", jvm=("-Xmx128m",), heap="80%")
     assert run.returncode == 0, run.stderr
     assert "never hit OutOfMemoryError" in run.stdout
     _, sidecar = only_capture(spool)
@@ -188,9 +173,9 @@ def test_a_heap_threshold_dump_says_what_crossed_which_limit(classes, server, tm
 def test_a_jvm_killed_while_dumping_leaves_a_capture_uploaded_as_truncated(classes, server,
                                                                           tmp_path):
     spool = tmp_path / "spool"
-    agent = f"-javaagent:{agent_jar()}=spool={spool},app=shop,version=2.1,interval=200ms"
-    jvm = subprocess.Popen(["java", "-Xmx1g", agent, "-cp", str(classes), "HeapHold", "88:60"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    command = java_command(classes, "HeapHold", ["88:60"], spool=spool, jvm_options=("-Xmx1g",),
+                           options={"app": "shop", "version": "2.1"})
+    jvm = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 120
         partial = []
