@@ -68,6 +68,18 @@ def obfuscated_android_leaks(tmp_path_factory):
     return android_leaks_builds(tmp_path_factory.mktemp("proguard"))
 
 
+@pytest.fixture
+def server(tmp_path):
+    """A real ``oomlens serve`` on a fresh data folder (test_server_api.Server), not started
+    yet; killed, with its analyses, at the end."""
+    from test_server_api import Server
+
+    s = Server(tmp_path / "data")
+    yield s
+    if s.process and s.process.poll() is None:
+        s.kill()
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Headless Debian Chromium driven by Playwright, one per test module (tests/browser.py)."""

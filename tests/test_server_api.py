@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from conftest import DATA
 from oomlens.errors import OomlensError
@@ -62,14 +61,6 @@ class Server:
         """SIGKILL the server and its analysis children: nothing gets to clean up."""
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
-
-
-@pytest.fixture
-def server(tmp_path):
-    s = Server(tmp_path / "data")
-    yield s
-    if s.process and s.process.poll() is None:
-        s.kill()
 
 
 def upload(server, key, path=DUMP, idem="u1", **form):

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from services import (NO_POSTGRES, RABBITMQ, REDIS, delete_queue, drop_postgres,
                       postgres_url)
 from test_server_api import OOMLENS, Server, free_port, upload, wait_done
+from waiting import wait_for
 
 
 @pytest.fixture
@@ -83,16 +84,6 @@ def report_states(database_url: str) -> list[tuple[str, str, int]]:
         rows = c.execute(text("select id, status, attempts from reports order by id")).all()
     engine.dispose()
     return [tuple(r) for r in rows]
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"{what} did not happen in {timeout} s")
 
 
 @pytest.mark.parametrize("broker_url", [REDIS, RABBITMQ], ids=["redis", "rabbitmq"])

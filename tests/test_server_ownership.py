@@ -16,7 +16,6 @@ from oomlens.server.issue_owners import candidate_classes, holder_class, replace
 from oomlens.server.models import DONE, Project, Report
 from oomlens.server.ownership import MAX_BYTES, MAX_RULES, OwnershipError, parse
 from test_server_api import DUMP, upload, wait_done
-from test_server_api import server  # noqa: F401  (fixture)
 from test_server_store import database  # noqa: F401  (fixture)
 
 OOM_ONLY_DUMP = DATA / "art_ahat_test-dump.hprof.gz"  # no finding: its issue is the OOM cause

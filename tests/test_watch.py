@@ -23,6 +23,7 @@ import pytest
 from conftest import DATA
 from tcp_proxy import TcpProxy
 from test_server_api import OOMLENS, Server, wait_done
+from waiting import wait_for
 
 DUMP = DATA / "openjdk_jdk11_04_x64.hprof.gz"  # written by a real OpenJDK 11
 
@@ -33,14 +34,6 @@ def plain_dump(tmp_path_factory) -> Path:
     with gzip.open(DUMP) as src, open(path, "wb") as dst:
         shutil.copyfileobj(src, dst)
     return path
-
-
-@pytest.fixture
-def server(tmp_path):
-    s = Server(tmp_path / "data")
-    yield s
-    if s.process and s.process.poll() is None:
-        s.kill()
 
 
 def sidecar(base: str, capture_id: str, captured_at: str = "2026-12-03T10:00:00.000Z",
@@ -96,16 +89,6 @@ def spool_files(spool: Path) -> list[str]:
 
 def counters(spool: Path) -> dict:
     return json.loads((spool / ".oomlens-watch" / "state.json").read_text())
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what}: not within {timeout} s")
 
 
 def test_a_complete_capture_is_uploaded_with_its_metadata_then_deleted(server, tmp_path,
@@ -191,7 +174,7 @@ def test_a_capture_whose_writer_died_is_uploaded_truncated_once_its_lock_is_free
     doc = httpx.get(f"{server.url}/api/v1/reports/{row['id']}/report", timeout=10,
                     headers={"Authorization": f"Bearer {keys['read_key']}"}).json()
     # strip wrote what was complete as a well-formed dump; what is missing shows
-    assert 0 < doc["dump"]["objects"]
+    assert doc["dump"]["objects"] > 0
     assert any("holds no GC roots" in w for w in doc["dump"]["warnings"])
 
 
