@@ -301,14 +301,15 @@ def test_what_the_server_refuses_moves_aside_and_a_wrong_key_keeps_it(server, tm
 @pytest.mark.parametrize("args, message", [
     (["--server", "127.0.0.1:8270"], "expected a URL like http://host:8270"),
     (["--max-bytes", "lots"], "is not a size like 500M"),
+    (["--level", "arrays", "--keep-thread-names"], "thread names can only be kept at level"),
 ])
 def test_bad_usage_is_one_line(tmp_path, args, message):
     spool = tmp_path / "spool"
     spool.mkdir()
-    full = {"--server": "http://127.0.0.1:9", "--key": "k"}
-    full.update(dict(zip(args[::2], args[1::2])))
-    run = subprocess.run([*OOMLENS, "watch", str(spool), "--once",
-                          *[x for kv in full.items() for x in kv]],
+    given = dict(zip(args[::2], args[1::2])) if len(args) % 2 == 0 else {}
+    defaults = [x for kv in {"--server": "http://127.0.0.1:9", "--key": "k"}.items()
+                if kv[0] not in given for x in kv]
+    run = subprocess.run([*OOMLENS, "watch", str(spool), "--once", *defaults, *args],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and message in run.stderr

@@ -44,6 +44,7 @@ class WatchSettings:
     server: str
     key: str
     level: str = "strings"
+    keep_thread_names: bool | None = None  # strip's default: kept at the strings level
     keep: bool = False  # keep uploaded captures (marked, never sent again)
     max_bytes: int | None = None
     settle_s: float = 60.0
@@ -159,7 +160,8 @@ class Watcher:
     def _strip(self, capture: S.Capture, packed: Path) -> None:
         from oomlens.hprof.strip import strip_dump
 
-        outcome = strip_dump(capture.dump, packed, self.settings.level, "packed")
+        outcome = strip_dump(capture.dump, packed, self.settings.level, "packed",
+                             keep_thread_names=self.settings.keep_thread_names)
         for warning in outcome.warnings:
             self.log(f"{capture.base}: {warning}")
 

@@ -39,6 +39,8 @@ class ByteSize(click.ParamType):
 @click.option("--key", required=True, envvar="OOMLENS_INGEST_KEY", help="The project's ingest key.")
 @click.option("--level", type=click.Choice(["strings", "arrays", "all"]), default="strings",
               show_default=True, help="Strip level (see `oomlens strip --help`).")
+@click.option("--keep-thread-names/--no-keep-thread-names", default=None,
+              help="Keep threads' names readable (the default at --level strings).")
 @click.option("--keep", is_flag=True,
               help="Keep uploaded captures in the spool (marked as uploaded, never sent again).")
 @click.option("--max-bytes", type=ByteSize(), default=None,
@@ -52,16 +54,21 @@ class ByteSize(click.ParamType):
               help="Quick retries of one upload before waiting for the next round.")
 @click.option("--once", is_flag=True, help="One round, then exit (status 2 if any capture is "
                                            "left because the server was away).")
-def command(spool: Path, server: str, key: str, level: str, keep: bool, max_bytes: int | None,
-            interval: float, settle: float, retries: int, once: bool) -> None:
+def command(spool: Path, server: str, key: str, level: str, keep_thread_names: bool | None,
+            keep: bool, max_bytes: int | None, interval: float, settle: float, retries: int,
+            once: bool) -> None:
     """Upload the dumps a JVM agent wrote into SPOOL, oldest first: strip (--level), pack,
     send with the capture's metadata, delete after the server's 202. Killed at any point, it
     loses and duplicates nothing."""
     from oomlens.capture.sender import reports_url
     from oomlens.capture.watch import WatchSettings, watch
 
+    from oomlens.hprof.strip import keeps_thread_names
+
     reports_url(server)
-    settings = WatchSettings(spool=spool, server=server, key=key, level=level, keep=keep,
+    keeps_thread_names(level, keep_thread_names)  # a combination strip refuses: refused now
+    settings = WatchSettings(spool=spool, server=server, key=key, level=level,
+                             keep_thread_names=keep_thread_names, keep=keep,
                              max_bytes=max_bytes, settle_s=settle, retries=retries)
     stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
