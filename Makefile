@@ -8,7 +8,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8270
 
-.PHONY: run test system-deps bench bench-analyze bench-strip bench-upload bench-issues clean
+.PHONY: run test system-deps bench bench-analyze bench-strip bench-upload bench-issues \
+        bench-agent bench-capture clean
 
 $(STAMP): pyproject.toml setup.py src/oomlens/hprof/*.c src/oomlens/hprof/*.h \
           $(shell find agent -name '*.java')
@@ -44,6 +45,13 @@ bench-upload: $(STAMP)
 bench-issues: $(STAMP)
 	scripts/start-services.sh
 	$(BIN)/python bench/issues_page.py
+
+bench-agent: $(STAMP)
+	$(BIN)/python bench/agent_overhead.py
+
+bench-capture: $(STAMP)
+	scripts/start-services.sh
+	$(BIN)/python bench/capture_vs_jcmd.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

@@ -7,7 +7,11 @@ import java.util.Map;
  * A JVM server-like heap of about TARGET_MB live megabytes for the capture benchmark: a map of
  * sessions, each with a few strings, a small byte[] and a list of entries, the kind of object
  * graph a cache or a session store builds (millions of objects, not a few big arrays). Prints
- * "ready" once built, then keeps working (short-lived garbage, so collections run) until killed.
+ * "ready" once built, then starts IDLE_THREADS parked threads (named idle-N: a way to make the
+ * capture agent's thread threshold fire at a known moment) and keeps working (short-lived
+ * garbage, so collections run) until killed.
+ *
+ * Args: TARGET_MB [IDLE_THREADS, default 0].
  */
 public class BigHeap {
     static final class Entry {
@@ -28,6 +32,7 @@ public class BigHeap {
 
     public static void main(String[] args) throws Exception {
         long target = Long.parseLong(args[0]) << 20;
+        int idleThreads = args.length > 1 ? Integer.parseInt(args[1]) : 0;
         Runtime rt = Runtime.getRuntime();
         int n = 0;
         while (rt.totalMemory() - rt.freeMemory() < target || n % 10_000 != 0) {
@@ -37,12 +42,20 @@ public class BigHeap {
             }
             SESSIONS.put(s.id, s);
             n++;
-            if (n % 200_000 == 0) {
-                System.gc();  // measure the live set, not garbage
-            }
         }
         System.out.println("ready sessions=" + SESSIONS.size());
         System.out.flush();
+        for (int i = 0; i < idleThreads; i++) {
+            Thread idle = new Thread(() -> {
+                try {
+                    Thread.sleep(Long.MAX_VALUE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "idle-" + i);
+            idle.setDaemon(true);
+            idle.start();
+        }
         long sink = 0;
         while (true) {
             StringBuilder b = new StringBuilder();
