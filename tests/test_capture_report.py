@@ -23,7 +23,7 @@ from oomlens.config import Settings
 from oomlens.report.document import build_report
 from oomlens.report.html import render_html
 from oomlens.report.text import render_text
-from oomlens.report.units import human_bytes
+from oomlens.units import human_bytes
 
 pytestmark = pytest.mark.jvm
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
-from oomlens.report.units import human_bytes
+from oomlens.units import human_bytes
 from oomlens.server import aggregate, db
 from oomlens.server.issues_view import SORTABLE
 from oomlens.server.models import DONE, Project, Report

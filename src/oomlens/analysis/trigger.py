@@ -12,7 +12,7 @@ is the fallback when the numbers are missing.
 from __future__ import annotations
 
 from oomlens.analysis.look_first import for_trigger
-from oomlens.report.units import plural, short_bytes
+from oomlens.units import plural, short_bytes
 
 # copied from the sidecar as they are (null when it did not know them)
 COUNTS = ("heap_used_bytes", "heap_after_gc_bytes", "heap_max_bytes", "threads", "thread_limit",

@@ -29,7 +29,7 @@ from oomlens.capture import spool as S
 from oomlens.capture.sender import ServerUnavailable, UploadRefused, send_dump
 from oomlens.capture.sidecar import SCHEMA, upload_fields
 from oomlens.errors import OomlensError
-from oomlens.report.units import human_bytes
+from oomlens.units import human_bytes
 
 MAX_BACKOFF_S = 300.0
 KEY_REFUSED = (401, 403)

@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-from oomlens.report.units import human_bytes, plural  # noqa: F401 - re-exported for commands
+from oomlens.units import human_bytes, plural  # noqa: F401 - re-exported for commands
 
 # Piped output is not wrapped at 80 columns: tables get room for long class names.
 stdout_console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)

@@ -8,7 +8,7 @@ listed. The values are plain text: each rendering escapes them, as everything fr
 
 from __future__ import annotations
 
-from oomlens.report.units import human_bytes, plural
+from oomlens.units import human_bytes, plural
 
 
 def capture_facts(capture: dict) -> list[tuple[str, str, str]]:

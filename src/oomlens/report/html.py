@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from oomlens.report import sections as report_sections
 from oomlens.report.capture_facts import capture_facts
-from oomlens.report.units import human_bytes, plural
+from oomlens.units import human_bytes, plural
 
 TEMPLATE = "report.html.j2"
 SCRIPT = "report.js"

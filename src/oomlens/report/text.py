@@ -12,7 +12,7 @@ from rich.table import Table
 
 from oomlens.report.capture_facts import capture_facts
 from oomlens.report.sections import section_order
-from oomlens.report.units import human_bytes, plural
+from oomlens.units import human_bytes, plural
 
 ROWS = 10
 TRACES = 5

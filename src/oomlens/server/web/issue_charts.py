@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from oomlens.report.units import human_bytes
+from oomlens.units import human_bytes
 from oomlens.server.aggregate import OOM_CAUSE
 
 

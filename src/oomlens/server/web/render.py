@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from oomlens.report.capture_facts import capture_facts
-from oomlens.report.units import human_bytes
+from oomlens.units import human_bytes
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -1,4 +1,5 @@
-"""Sizes and counts as people read them, shared by every rendering."""
+"""Sizes and counts as people read them, shared by every rendering and by the sentences the
+analysis writes (which is why this sits below the layers, with ids and errors)."""
 
 from __future__ import annotations
 
