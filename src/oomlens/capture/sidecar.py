@@ -126,6 +126,11 @@ def _count(value, key: str, source: str) -> int:
     return value
 
 
+def sidecar_json(sidecar: dict) -> str:
+    """A checked sidecar as compact JSON, as uploads carry it and the server keeps it."""
+    return json.dumps(sidecar, ensure_ascii=False, separators=(",", ":"))
+
+
 def upload_fields(sidecar: dict) -> dict[str, str]:
     """The form fields of the upload (docs/capture.md, "The upload"), empty ones left out."""
     os_info = sidecar.get("os") or {}
@@ -134,7 +139,7 @@ def upload_fields(sidecar: dict) -> dict[str, str]:
               "os_version": " ".join(filter(None, (os_info.get("name"), os_info.get("version")))),
               "process": sidecar.get("app", ""), "oom_message": sidecar.get("oom_message", ""),
               "occurred_at": sidecar.get("captured_at", ""), "trigger": sidecar["trigger"],
-              "capture": json.dumps(sidecar, ensure_ascii=False, separators=(",", ":"))}
+              "capture": sidecar_json(sidecar)}
     if sidecar.get("heap_max_bytes") is not None:
         fields["heap_limit_bytes"] = str(sidecar["heap_max_bytes"])
     return {k: v for k, v in fields.items() if v}

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from oomlens.capture.sidecar import BadSidecar, parse_sidecar, read_sidecar
+from oomlens.capture.sidecar import BadSidecar, read_sidecar
 
 COMPLETE = "complete"  # dump + sidecar
 ABANDONED = "abandoned"  # the agent died mid-capture: what it wrote, as truncated
@@ -75,9 +75,10 @@ class Capture:
 
 @dataclass
 class SpoolScan:
+    """What a reader may take now; captures in progress and JVM dumps that may still grow are
+    left out (the next scan sees them again)."""
+
     captures: list[Capture] = field(default_factory=list)  # oldest first
-    in_progress: list[str] = field(default_factory=list)  # bases an agent is writing
-    settling: list[str] = field(default_factory=list)  # JVM dumps that may still grow
     leftovers: list[Path] = field(default_factory=list)  # files no capture needs
 
 
@@ -122,22 +123,22 @@ def _classify(base: str, files: dict[str, Path], settle_s: float, now: float,
     marker = files.get("marker")
     report_id = _read_marker(marker) if marker else None
     if "sidecar" in files and "dump" in files:  # complete, even if the lock is still there
-        sidecar, problem = _sidecar_of(files["sidecar"])
+        sidecar, problem = _checked_sidecar(files["sidecar"])
         result.captures.append(Capture(base, COMPLETE, files["dump"], sidecar, everything,
                                        _taken_at(sidecar, files["dump"]), report_id, problem))
     elif "lock" in files or "partial" in files:
         if "lock" in files and lock_is_held(files["lock"]):
-            result.in_progress.append(base)
-            return
-        sidecar, problem = _early_sidecar(files.get("lock"))
+            return  # an agent is writing it
+        lock = files.get("lock")
+        # the agent may have died before it wrote what it knew into its lock
+        sidecar, problem = _checked_sidecar(lock) if lock and file_size(lock) else (None, None)
         dump = files.get("dump") or files.get("partial")
         result.captures.append(Capture(base, ABANDONED, dump, sidecar, everything,
                                        _taken_at(sidecar, dump or files["lock"]), report_id,
                                        problem))
     elif "dump" in files:
         if marker is None and now - _mtime(files["dump"]) < settle_s:
-            result.settling.append(base)
-            return
+            return  # the JVM may still be writing it
         result.captures.append(Capture(base, JVM_DUMP, files["dump"], None, everything,
                                        _mtime(files["dump"]), report_id))
     else:  # a sidecar or a marker whose dump is gone: the end of an interrupted removal
@@ -149,25 +150,11 @@ def is_jvm_oom_dump(capture: Capture) -> bool:
     return bool(_JVM_NAME.match(capture.base))
 
 
-def _sidecar_of(path: Path) -> tuple[dict | None, str | None]:
+def _checked_sidecar(path: Path) -> tuple[dict | None, str | None]:
+    """(the sidecar in ``path``, None) or (None, why it cannot be read): a sidecar or the early
+    one in a lock."""
     try:
         return read_sidecar(path), None
-    except BadSidecar as exc:
-        return None, str(exc)
-
-
-def _early_sidecar(lock: Path | None) -> tuple[dict | None, str | None]:
-    """The fields the agent knew before it started dumping (written into its lock file)."""
-    if lock is None:
-        return None, None
-    try:
-        raw = lock.read_bytes()[:1 << 20]
-    except OSError as exc:
-        return None, f"{lock}: {exc.strerror or exc}"
-    if not raw.strip():  # died before writing them
-        return None, None
-    try:
-        return parse_sidecar(raw, str(lock)), None
     except BadSidecar as exc:
         return None, str(exc)
 
@@ -223,7 +210,7 @@ def reject_capture(capture: Capture, spool: Path, reason: str) -> Path:
     return folder
 
 
-def rejected_bytes(spool: Path) -> list[tuple[float, Path]]:
+def rejected_files(spool: Path) -> list[tuple[float, Path]]:
     """(modification time, path) of every file in ``spool/rejected``."""
     folder = spool / REJECTED_DIR
     if not folder.is_dir():

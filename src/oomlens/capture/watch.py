@@ -97,21 +97,20 @@ class Watcher:
         for path in scan.leftovers:
             path.unlink(missing_ok=True)
             self.log(f"removed leftover {path.name}")
-        pending = []
+        kept = []
         for capture in scan.captures:
-            if capture.report_id is None:
-                pending.append(capture)
-            elif not self.settings.keep:
+            if capture.report_id is not None and not self.settings.keep:
                 S.remove_capture(capture)  # a run killed after the server's answer
-        self._bound_spool(scan.captures)
-        pending = [c for c in pending if c.files and c.files[0].exists()]
+            else:
+                kept.append(capture)
+        evicted = self._bound_spool(kept)
+        pending = [c for c in kept if c.report_id is None and c.base not in evicted]
         result = RoundResult(waiting=len(pending))
         for capture in pending:
             if not self._send(capture, result):
                 break
             result.waiting -= 1
         self.failures = self.failures + 1 if result.server_away else 0
-        self._save_counters()
         return result
 
     # -- one capture ---------------------------------------------------------------------------
@@ -190,25 +189,29 @@ class Watcher:
         self.log(f"rejected {capture.base}, moved to {S.REJECTED_DIR}/: {reason}")
 
     # -- the bound -----------------------------------------------------------------------------
-    def _bound_spool(self, captures: list[S.Capture]) -> None:
-        """Remove the oldest captures (rejected ones included) until the spool fits."""
+    def _bound_spool(self, captures: list[S.Capture]) -> set[str]:
+        """Remove the oldest captures (rejected files included) until the spool fits; the
+        bases of the captures removed."""
         limit = self.settings.max_bytes
+        evicted: set[str] = set()
         if limit is None:
-            return
+            return evicted
         entries = [(c.taken_at, c.size, c.base, lambda c=c: S.remove_capture(c))
-                   for c in captures if c.files and c.files[0].exists()]
+                   for c in captures]
         entries += [(when, S.file_size(p), f"{S.REJECTED_DIR}/{p.name}", p.unlink)
-                    for when, p in S.rejected_bytes(self.spool)]
+                    for when, p in S.rejected_files(self.spool)]
         total = sum(e[1] for e in entries)
         for _, size, name, remove in sorted(entries, key=lambda e: e[0]):
             if total <= limit:
                 break
             remove()
+            evicted.add(name)
             total -= size
             self._count("evicted")
             self.log(f"removed {name} ({human_bytes(size)}) to keep the spool under "
                       f"{human_bytes(limit)} (--max-bytes); {self.counters['evicted']} "
                       f"removed so far")
+        return evicted
 
     # -- counters ------------------------------------------------------------------------------
     def _count(self, name: str) -> None:

@@ -18,7 +18,6 @@ stored returns the first report's id, and a retry of one that was not starts afr
 from __future__ import annotations
 
 import io
-import json
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from oomlens.capture.sidecar import TRIGGERS, BadSidecar, parse_sidecar
+from oomlens.capture.sidecar import TRIGGERS, BadSidecar, parse_sidecar, sidecar_json
 from oomlens.errors import OomlensError
 from oomlens.hprof import pack
 from oomlens.hprof.constants import HEADER_PREFIX
@@ -80,7 +79,7 @@ def checked_capture(trigger: str, capture: str) -> tuple[str, str]:
         raise UploadRejected(str(exc)) from None
     if trigger and trigger != sidecar["trigger"]:
         raise UploadRejected(f"trigger {trigger} is not the capture's ({sidecar['trigger']})")
-    return sidecar["trigger"], json.dumps(sidecar, ensure_ascii=False, separators=(",", ":"))
+    return sidecar["trigger"], sidecar_json(sidecar)
 
 
 def dump_format(head: bytes) -> str:
