@@ -178,6 +178,23 @@ def test_a_capture_whose_writer_died_is_uploaded_truncated_once_its_lock_is_free
     assert any("holds no GC roots" in w for w in doc["dump"]["warnings"])
 
 
+def test_a_capture_whose_sidecar_cannot_be_read_is_sent_without_it_and_says_why(
+        server, tmp_path, plain_dump):
+    keys = server.create_project("app")
+    server.start()
+    spool = tmp_path / "spool"
+    base = "checkout-20261203T100000000Z-4711-heap-threshold"
+    put_capture(spool, plain_dump, base, None)
+    (spool / f"{base}.json").write_text('{"schema": "oomlens.capture/1", "trigger": "later"}')
+    run = watch(spool, server.url, keys["ingest_key"], "--once")
+    assert run.returncode == 0, run.stderr
+    assert (f"{base}: sent without its sidecar, which cannot be read: "
+            f"{spool / (base + '.json')}: trigger must be one of") in run.stderr
+    [row] = reports(server, keys["read_key"])
+    assert (row["trigger"], row["capture"], row["device_model"]) == ("", None, os.uname().nodename)
+    assert spool_files(spool) == []
+
+
 def test_a_capture_whose_writer_died_before_dumping_is_removed(tmp_path):
     spool = tmp_path / "spool"
     spool.mkdir()

@@ -168,6 +168,9 @@ class Watcher:
         """The upload's form fields: the sidecar's (docs/capture.md), marked truncated for an
         abandoned capture; for the JVM's own dump, what its name and this host say."""
         sidecar = capture.sidecar
+        if capture.problem:
+            self.log(f"{capture.base}: sent without its sidecar, which cannot be read: "
+                     f"{capture.problem}")
         if sidecar is None and S.is_jvm_oom_dump(capture):
             sidecar = {"schema": SCHEMA, "trigger": "oom", "host": socket.gethostname(),
                        "dump_file": capture.dump.name,
