@@ -26,10 +26,6 @@ from oomlens.units import human_bytes, plural
 
 TEMPLATE = "report.html.j2"
 SCRIPT = "report.js"
-TITLES = {"leaks": "Leaks", "library_leaks": "Library leaks", "big_objects": "Big objects",
-          "class_clusters": "Class clusters", "bitmaps": "Bitmaps", "threads": "Threads",
-          "file_descriptors": "File descriptors", "top_retained": "Top retained",
-          "histogram": "Histogram"}
 
 
 def section_order(report: dict) -> list[str]:
@@ -41,7 +37,7 @@ def render_html(report: dict) -> str:
     """The whole page for ``report`` as one string."""
     script = _script()
     return _environment().get_template(TEMPLATE).render(
-        report=report, sections=section_order(report), titles=TITLES,
+        report=report, sections=section_order(report), titles=report_sections.TITLES,
         capture_facts=capture_facts(report["capture"]) if report.get("capture") else [],
         # The page's own static script (never document data), and its CSP hash.
         script=Markup(script), script_hash=_csp_hash(script)).lstrip()

@@ -7,9 +7,13 @@ Every rendering (terminal, HTML, the dashboard's report page) orders by this one
 
 from __future__ import annotations
 
-# the sections every rendering knows, in their usual order
+# the sections every rendering knows, in their usual order, and their headings
 ORDER = ("leaks", "library_leaks", "big_objects", "class_clusters", "bitmaps", "threads",
          "file_descriptors", "top_retained")
+TITLES = {"leaks": "Leaks", "library_leaks": "Library leaks", "big_objects": "Big objects",
+          "class_clusters": "Class clusters", "bitmaps": "Bitmaps", "threads": "Threads",
+          "file_descriptors": "File descriptors", "top_retained": "Top retained",
+          "histogram": "Histogram"}
 
 
 def look_first(report: dict) -> list[str]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from oomlens.analysis.trigger import capture_section
+from oomlens.report.sections import TITLES as REPORT_TITLES
 from oomlens.report.sections import section_order
 from oomlens.server import dominators_view, download, mappings, reports_view
 from oomlens.server.deps import Services, services
@@ -35,10 +36,7 @@ router = APIRouter(include_in_schema=False)
 # the page's sections (the dominator explorer stands for the report's top_retained)
 SECTIONS = ("leaks", "library_leaks", "big_objects", "class_clusters", "bitmaps", "threads",
             "file_descriptors", "dominators", "histogram")
-TITLES = {"leaks": "Leaks", "library_leaks": "Library leaks", "big_objects": "Big objects",
-          "class_clusters": "Class clusters", "bitmaps": "Bitmaps", "threads": "Threads",
-          "file_descriptors": "File descriptors", "dominators": "Dominator tree",
-          "histogram": "Histogram"}
+TITLES = {**REPORT_TITLES, "dominators": "Dominator tree"}
 
 
 def _own(s: Session, v: Viewer, report_id: str) -> Report | None:
