@@ -1,5 +1,5 @@
 """Options and set-up every command shares: the dump argument, ``--dump N``, ``--json``,
-``--mapping``."""
+``--mapping``; and how the commands that strip before sending (upload, watch) strip."""
 
 from __future__ import annotations
 
@@ -32,6 +32,17 @@ def dump_input_options(func):
                         help="Which heap dump to analyse when the file holds several.")(func)
     func = click.argument("dump", type=click.Path(dir_okay=False, path_type=str))(func)
     return func
+
+
+def send_strip_options(func):
+    """--level and --keep-thread-names/--no-keep-thread-names of a command that strips a dump
+    before it sends it (``oomlens strip`` documents both at length)."""
+    func = click.option("--keep-thread-names/--no-keep-thread-names", default=None,
+                        help="Keep threads' names when stripping (the default at --level "
+                             "strings; see `oomlens strip --help`).")(func)
+    return click.option("--level", type=click.Choice(["strings", "arrays", "all"]),
+                        default="strings", show_default=True,
+                        help="Strip level (see `oomlens strip --help`).")(func)
 
 
 @contextlib.contextmanager

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from oomlens.capture.sidecar import read_sidecar, upload_fields
+from oomlens.cli.commands.common import send_strip_options
 from oomlens.cli.format import print_json, safe, stdout_console
 from oomlens.cli.progress import progress_reporter, stderr_console
 from oomlens.errors import OomlensError
@@ -34,11 +36,7 @@ def _digest(path: Path) -> str:
 @click.option("--key", required=True, envvar="OOMLENS_INGEST_KEY", help="The project's ingest key.")
 @click.option("--strip/--no-strip", "do_strip", default=True, show_default=True,
               help="Remove user data (strip --level strings) and pack before sending.")
-@click.option("--level", type=click.Choice(["strings", "arrays", "all"]), default="strings",
-              show_default=True, help="Strip level (see `oomlens strip --help`).")
-@click.option("--keep-thread-names/--no-keep-thread-names", default=None,
-              help="Keep threads' names when stripping (default at --level strings; see "
-                   "`oomlens strip --help`).")
+@send_strip_options
 @click.option("--app-version", default="")
 @click.option("--build", default="")
 @click.option("--device-model", default="")
@@ -67,8 +65,8 @@ def command(dump, server, key, do_strip, level, keep_thread_names, app_version, 
     source = Path(dump)
     if not source.is_file():
         raise OomlensError(f"{source}: no such file")
-    capture = _read_sidecar(sidecar)
-    fields = _sidecar_fields(capture)
+    capture = read_sidecar(sidecar) if sidecar is not None else None
+    fields = upload_fields(capture) if capture is not None else {}
     given = {"app_version": app_version, "build": build, "device_model": device_model,
              "os_version": os_version, "process": process_name, "oom_message": oom_message,
              "mapping_id": mapping_id, "api_level": "" if api_level is None else str(api_level),
@@ -99,18 +97,3 @@ def _say_retrying(problem: str, delay: float) -> None:
     stderr_console.print(f"[yellow]upload failed ({safe(problem)}); retrying in "
                          f"{delay:.1f} s[/]")
 
-
-def _read_sidecar(path: str | None) -> dict | None:
-    if path is None:
-        return None
-    from oomlens.capture.sidecar import read_sidecar
-
-    return read_sidecar(path)
-
-
-def _sidecar_fields(capture: dict | None) -> dict[str, str]:
-    if capture is None:
-        return {}
-    from oomlens.capture.sidecar import upload_fields
-
-    return upload_fields(capture)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from oomlens.cli.commands.common import send_strip_options
 from oomlens.errors import OomlensError
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
@@ -37,10 +38,7 @@ class ByteSize(click.ParamType):
 @click.argument("spool", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--server", required=True, envvar="OOMLENS_SERVER", help="e.g. http://host:8270")
 @click.option("--key", required=True, envvar="OOMLENS_INGEST_KEY", help="The project's ingest key.")
-@click.option("--level", type=click.Choice(["strings", "arrays", "all"]), default="strings",
-              show_default=True, help="Strip level (see `oomlens strip --help`).")
-@click.option("--keep-thread-names/--no-keep-thread-names", default=None,
-              help="Keep threads' names readable (the default at --level strings).")
+@send_strip_options
 @click.option("--keep", is_flag=True,
               help="Keep uploaded captures in the spool (marked as uploaded, never sent again).")
 @click.option("--max-bytes", type=ByteSize(), default=None,
@@ -62,7 +60,6 @@ def command(spool: Path, server: str, key: str, level: str, keep_thread_names: b
     loses and duplicates nothing."""
     from oomlens.capture.sender import reports_url
     from oomlens.capture.watch import WatchSettings, watch
-
     from oomlens.hprof.strip import keeps_thread_names
 
     reports_url(server)
