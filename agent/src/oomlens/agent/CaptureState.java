@@ -105,10 +105,8 @@ final class CaptureState {
             text.append("last.").append(e.getKey().wire).append('=').append(e.getValue())
                     .append('\n');
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
-            Files.write(tmp, text.toString().getBytes(StandardCharsets.UTF_8));
-            Spool.rename(tmp, file);
+            Spool.writeAtomically(file, text.toString().getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             Log.line("cannot write " + file + " (" + Spool.reason(e)
                     + "); the cooldown will not outlive this process");

@@ -190,9 +190,7 @@ final class Capturer {
     }
 
     private void writeSidecar(String name, byte[] json) throws IOException {
-        Path tmp = spool.file(name + ".tmp");
-        Files.write(tmp, json);
-        Spool.rename(tmp, spool.file(name));
+        Spool.writeAtomically(spool.file(name), json);
     }
 
     private boolean due(Trigger trigger, int reason, long now) {

@@ -89,6 +89,14 @@ final class Spool {
         return Log.describe(e);
     }
 
+    /** Writes {@code file} through {@code file.tmp} and a rename: a reader sees all of it or
+     *  none (the sidecar, the state file). */
+    static void writeAtomically(Path file, byte[] content) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.write(tmp, content);
+        rename(tmp, file);
+    }
+
     /** An atomic rename where the file system has one, a plain replacing move elsewhere. */
     static void rename(Path from, Path to) throws IOException {
         try {
