@@ -9,9 +9,15 @@ import java.lang.management.ManagementFactory;
  * The agent's entry points: {@code -javaagent:oomlens-agent.jar=spool=DIR,...} (premain) or a
  * late attach (agentmain). Sets up the capture before the app starts (its JMX beans take about
  * 40 ms): an app that runs out of memory while starting, as a crash-looping one does, is caught
- * too. Then the agent's daemon thread, {@code oomlens-agent}, prepares what a capture needs and
- * runs the threshold checks. Whatever goes wrong is one line on stderr and capture is off: the
- * agent never takes the app down, nor keeps it from starting.
+ * too. Then the agent's daemon thread, {@code oomlens-agent}, runs the threshold checks.
+ * Whatever goes wrong is one line on stderr and capture is off: the agent never takes the app
+ * down, nor keeps it from starting.
+ *
+ * <p>What a capture needs (the sidecar's writer, its time formatting, the UUID's random) is
+ * loaded before the app starts too, not on the agent's thread: an app that runs out of memory
+ * within its first second would otherwise race that thread, and a class whose initialisation
+ * failed for want of memory stays unusable for the life of the JVM, so the OOM handler could
+ * then never write a sidecar.
  */
 public final class Agent {
     private final Options options;
@@ -48,6 +54,11 @@ public final class Agent {
             if (agent == null) {
                 return;
             }
+            try {
+                agent.capturer.warmUp();
+            } catch (Throwable e) {
+                Log.failure("preparing for a capture", e);
+            }
             if (agent.options.oom) {
                 agent.monitor.guard(agent.capturer.installOomHandler());
             }
@@ -68,11 +79,6 @@ public final class Agent {
     }
 
     private void runInBackground() {
-        try {
-            capturer.warmUp();
-        } catch (Throwable e) {
-            Log.failure("preparing for a capture", e);
-        }
         if (monitor.watchesAnything() || options.oom) {
             monitor.run();
         }
