@@ -10,6 +10,8 @@ Example (every key optional)::
     cluster_min_bytes = 20971520     # ... retaining more than this, as a set
     large_bitmap_bytes = 1048576
     max_traces = 20                  # leak traces computed per leaking class
+    max_big_objects = 50             # big objects listed, biggest first (all are counted)
+    max_class_clusters = 20          # class clusters listed, biggest first (all are counted)
 
     [[leak_rules]]
     class = "com.example.server.Connection"       # subclasses included
@@ -36,7 +38,8 @@ from oomlens.analysis.known_leaks import LIBRARY_LEAKS, ReferencePattern
 from oomlens.errors import OomlensError
 
 _THRESHOLDS = {"big_object_bytes": 1 << 20, "cluster_min_instances": 10,
-               "cluster_min_bytes": 20 << 20, "large_bitmap_bytes": 1 << 20, "max_traces": 20}
+               "cluster_min_bytes": 20 << 20, "large_bitmap_bytes": 1 << 20, "max_traces": 20,
+               "max_big_objects": 50, "max_class_clusters": 20}
 
 
 class ConfigError(OomlensError):
@@ -51,6 +54,8 @@ class Settings:
     cluster_min_bytes: int = _THRESHOLDS["cluster_min_bytes"]
     large_bitmap_bytes: int = _THRESHOLDS["large_bitmap_bytes"]
     max_traces: int = _THRESHOLDS["max_traces"]
+    max_big_objects: int = _THRESHOLDS["max_big_objects"]
+    max_class_clusters: int = _THRESHOLDS["max_class_clusters"]
     leak_rules: list[LeakRule] = field(default_factory=lambda: list(ANDROID_RULES))
     library_leaks: list[ReferencePattern] = field(default_factory=lambda: list(LIBRARY_LEAKS))
     config_file: str | None = None

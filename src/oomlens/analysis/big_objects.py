@@ -99,8 +99,9 @@ def _children_stats(heap, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def find_big_objects(heap, finder, app: AppPackages, min_bytes: int = 1 << 20,
-                     limit: int = 50) -> list[BigObject]:
-    """Big objects, biggest first, nested ones folded under their reported dominator."""
+                     limit: int = 50) -> tuple[list[BigObject], int]:
+    """The ``limit`` biggest big objects, nested ones folded under their reported dominator,
+    and how many there are in all (a report that lists 50 says of how many)."""
     tree = heap.dominator_tree
     retained = tree.retained
     # Class objects are not big objects: each static field's value is judged on its own.
@@ -144,7 +145,7 @@ def find_big_objects(heap, finder, app: AppPackages, min_bytes: int = 1 << 20,
     for item in items.values():
         item.nested.sort(key=lambda b: -b.retained_bytes)
     top_level.sort(key=lambda b: (-b.retained_bytes, b.class_name))
-    return top_level[:limit]
+    return top_level[:limit], len(top_level)
 
 
 def _holder_label(path: list[TraceNode]) -> str | None:

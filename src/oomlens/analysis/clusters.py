@@ -100,7 +100,8 @@ def _owners(heap, finder, cluster: ClassCluster, through: np.ndarray) -> list[di
 
 
 def find_clusters(heap, finder, min_instances: int = 10,
-                  min_bytes: int = 20 << 20, limit: int = 20) -> list[ClassCluster]:
+                  min_bytes: int = 20 << 20, limit: int = 20
+                  ) -> tuple[list[ClassCluster], int]:
     n_classes = len(heap.index.classes)
     counts, shallow = heap.instance_totals
     set_retained = heap.class_retained
@@ -117,9 +118,9 @@ def find_clusters(heap, finder, min_instances: int = 10,
     _fold(heap, clusters, min_bytes)
     top = [c for c in clusters.values() if not c.folded]
     top.sort(key=lambda c: (-c.retained_bytes, c.class_name))
-    for cluster in top[:limit]:
+    for cluster in top[:limit]:  # owners only for those listed: each is a walk of the graph
         cluster.owners = _owners(heap, finder, cluster, through)
-    return top[:limit]
+    return top[:limit], len(top)
 
 
 def _fold(heap, clusters: dict[int, ClassCluster], min_bytes: int) -> None:

@@ -79,10 +79,12 @@ def build_report(heap, settings: Settings, oom_message: str | None = None,
     leaks = find_leaks(heap, settings.leak_rules, app, settings.max_traces,
                        library_patterns=settings.library_leaks)
     step("big objects")
-    big = find_big_objects(heap, leaks.finder, app, settings.big_object_bytes)
+    big, big_found = find_big_objects(heap, leaks.finder, app, settings.big_object_bytes,
+                                      settings.max_big_objects)
     step("class clusters")
-    clusters = find_clusters(heap, leaks.finder, settings.cluster_min_instances,
-                             settings.cluster_min_bytes)
+    clusters, clusters_found = find_clusters(heap, leaks.finder, settings.cluster_min_instances,
+                                             settings.cluster_min_bytes,
+                                             settings.max_class_clusters)
     step("bitmaps, threads, descriptors")
     bitmap_report = bitmaps.summarize_bitmaps(heap, large_bytes=settings.large_bitmap_bytes)
     thread_groups = threads.group_threads(heap)
@@ -101,8 +103,8 @@ def build_report(heap, settings: Settings, oom_message: str | None = None,
                     "leaking_objects": sum(g["instances"] + g["untraced_instances"]
                                            for g in leak_groups),
                     "leaked_bytes": sum(g["retained_bytes"] for g in leak_groups),
-                    "library_leaks": len(leaks.library_leaks), "big_objects": len(big),
-                    "class_clusters": len(clusters)},
+                    "library_leaks": len(leaks.library_leaks), "big_objects": big_found,
+                    "class_clusters": clusters_found},
         "leaks": leak_groups,
         "library_leaks": [g.to_json(heap) for g in leaks.library_leaks],
         "big_objects": [b.to_json(heap) for b in big],

@@ -1,7 +1,9 @@
 """The report for a terminal: the top of each section, leak traces drawn like LeakCanary's.
 
 Reads only the ``oomlens.report/1`` document. Every name comes from an untrusted dump, so all
-text goes through ``rich.markup.escape`` before it is printed.
+text goes through ``rich.markup.escape`` before it is printed. A section shows its first
+``rows`` rows (leaks: ``traces`` groups, each with a trace); whatever it leaves out, it says
+how much and how to see it, since a missing row reads as "there is none".
 """
 
 from __future__ import annotations
@@ -11,19 +13,36 @@ from rich.markup import escape
 from rich.table import Table
 
 from oomlens.report.capture_facts import capture_facts
+from oomlens.report.cuts import document_cut
 from oomlens.report.sections import section_order
 from oomlens.units import human_bytes, plural
 
 ROWS = 10
 TRACES = 5
 STACK_LINES = 12  # of the OutOfMemoryError's stack trace (all of it is in the JSON and HTML)
+SHOW_ALL = "--rows all lists every row"
 
 
-def render_text(report: dict, console: Console, rows: int = ROWS, traces: int = TRACES) -> None:
-    """Print the report: cause first, then the sections that answer that cause."""
+def render_text(report: dict, console: Console, rows: int | None = ROWS,
+                traces: int | None = TRACES) -> None:
+    """Print the report: cause first, then the sections that answer that cause. ``rows`` and
+    ``traces`` of None show everything the document holds."""
     _header(report, console)
     for section in section_order(report):
         _SECTIONS[section](report, console, rows, traces)
+
+
+def _more(console: Console, left: int, noun: str) -> None:
+    """The line under a cut table: how many rows it left out and how to see them."""
+    if left > 0:
+        count, nouns = plural(left, noun).split(" ", 1)
+        console.print(f"  ... {count} more {nouns} not shown ({SHOW_ALL})")
+
+
+def _document_cut(report: dict, console: Console, key: str) -> None:
+    note = document_cut(report, key)
+    if note:
+        console.print(f"  {note}")
 
 
 def _title(console: Console, text: str) -> None:
@@ -75,7 +94,7 @@ def _leaks(report: dict, console: Console, rows: int, traces: int, key: str = "l
            title: str = "Leaks") -> None:
     groups = report[key]
     _title(console, f"{title} ({len(groups)})" if groups else f"{title}: none")
-    for n, group in enumerate(groups[:traces], 1):
+    for n, group in enumerate(groups[:traces], 1):  # a slice of None is all
         more = (f", {group['untraced_instances']} more not traced"
                 if group["untraced_instances"] else "")
         console.print(f"{n}. [bold]{escape(group['class'])}[/]: "
@@ -88,10 +107,11 @@ def _leaks(report: dict, console: Console, rows: int, traces: int, key: str = "l
                           f"{escape(lib['description'])}")
         for desc in group["watch_descriptions"]:
             console.print(f"   LeakCanary: {escape(desc)}")
-        if group["traces"]:
-            _trace(console, group["traces"][0])
-    if len(groups) > traces:
-        console.print(f"... and {len(groups) - traces} more (see --format json or html)")
+        shown = group["traces"] if rows is None else group["traces"][:1]
+        for trace in shown:
+            _trace(console, trace)
+        _more(console, len(group["traces"]) - len(shown), "trace")
+    _more(console, len(groups) - len(groups[:traces]), "leak group")
 
 
 def _library_leaks(report, console, rows, traces) -> None:
@@ -128,9 +148,11 @@ def _trace(console: Console, trace: dict) -> None:
             console.print(pad + bar + " " * start + "~" * len(ref["name"]))
 
 
-def _holders_text(holders: dict[str, int]) -> str:
-    """The three biggest holders as ``Class (count)``."""
-    return ", ".join(f"{name} ({n})" for name, n in list(holders.items())[:3]) or "-"
+def _holders_text(holders: dict[str, int], limit: int = 3) -> str:
+    """The three biggest holders as ``Class (count)``, and how many others there are."""
+    shown = [f"{name} ({n})" for name, n in list(holders.items())[:limit]]
+    others = len(holders) - len(shown)
+    return ", ".join(shown) + (f", {others} more" if others else "") if shown else "-"
 
 
 def _table(title: str, columns: list[tuple[str, str]]) -> Table:
@@ -145,7 +167,7 @@ def _big_objects(report, console, rows, traces) -> None:
     if not items:
         _title(console, "Big objects: none")
         return
-    t = _table(f"Big objects ({len(items)})", [("object", "left"), ("class", "left"),
+    t = _table(f"Big objects ({report['summary']['big_objects']})", [("object", "left"), ("class", "left"),
                                                ("retained", "right"), ("held by", "left"),
                                                ("nested", "right"), ("largest inside", "left")])
     for b in items[:rows]:
@@ -156,6 +178,8 @@ def _big_objects(report, console, rows, traces) -> None:
                   if inside else "-")
     console.print()
     console.print(t)
+    _more(console, len(items) - len(items[:rows]), "big object")
+    _document_cut(report, console, "big_objects")
 
 
 def _clusters(report, console, rows, traces) -> None:
@@ -163,15 +187,18 @@ def _clusters(report, console, rows, traces) -> None:
     if not items:
         _title(console, "Class clusters: none")
         return
-    t = _table(f"Class clusters ({len(items)})", [("class", "left"), ("instances", "right"),
+    t = _table(f"Class clusters ({report['summary']['class_clusters']})", [("class", "left"), ("instances", "right"),
                                                   ("retained (set)", "right"),
                                                   ("held by", "left")])
     for c in items[:rows]:
         owners = "; ".join(f"{o['instances']} by {o['holder']}" for o in c["owners"][:3])
+        others = len(c["owners"]) - len(c["owners"][:3])
         t.add_row(escape(c["class"]), f"{c['instances']:,}", human_bytes(c["retained_bytes"]),
-                  escape(owners or "-"))
+                  escape((owners or "-") + (f"; {others} more holders" if others > 0 else "")))
     console.print()
     console.print(t)
+    _more(console, len(items) - len(items[:rows]), "class cluster")
+    _document_cut(report, console, "class_clusters")
 
 
 def _bitmaps(report, console, rows, traces) -> None:
@@ -185,9 +212,11 @@ def _bitmaps(report, console, rows, traces) -> None:
         console.print(f"  {big['object']} {big['width']}x{big['height']} "
                       f"{human_bytes(big['pixel_bytes'])} held by "
                       f"{escape(', '.join(big['holders']) or '-')}")
+    _more(console, len(b["large"]) - len(b["large"][:rows]), "large bitmap")
     for dup in b["duplicates"][:rows]:
         console.print(f"  {dup['count']} identical {dup['width']}x{dup['height']} bitmaps, "
                       f"{human_bytes(dup['wasted_bytes'])} wasted")
+    _more(console, len(b["duplicates"]) - len(b["duplicates"][:rows]), "duplicate set")
 
 
 def _threads(report, console, rows, traces) -> None:
@@ -202,6 +231,7 @@ def _threads(report, console, rows, traces) -> None:
         t.add_row(escape(g["pattern"]), str(g["count"]), escape(_holders_text(g["holders"])))
     console.print()
     console.print(t)
+    _more(console, len(groups) - len(groups[:rows]), "name pattern")
 
 
 def _descriptors(report, console, rows, traces) -> None:
@@ -215,15 +245,18 @@ def _descriptors(report, console, rows, traces) -> None:
         t.add_row(escape(g["owner_class"]), str(g["count"]), escape(_holders_text(g["holders"])))
     console.print()
     console.print(t)
+    _more(console, len(fds["by_owner"]) - len(fds["by_owner"][:rows]), "owner class")
 
 
 def _top_retained(report, console, rows, traces) -> None:
-    t = _table("Biggest objects (dominator tree)", [("object", "left"), ("class", "left"),
-                                                    ("retained", "right")])
-    for r in report["top_retained"][:rows]:
+    top = report["top_retained"]
+    t = _table(f"Biggest objects (dominator tree, top {len(top)}; oomlens dominators lists all)",
+               [("object", "left"), ("class", "left"), ("retained", "right")])
+    for r in top[:rows]:
         t.add_row(r["object"], escape(r["class"]), human_bytes(r["retained_bytes"]))
     console.print()
     console.print(t)
+    _more(console, len(top) - len(top[:rows]), "object")
 
 
 _SECTIONS = {"leaks": _leaks, "library_leaks": _library_leaks, "big_objects": _big_objects,

@@ -21,12 +21,32 @@ from oomlens.cli.progress import stderr_console, step_reporter
 from oomlens.config import load_settings
 from oomlens.errors import OomlensError
 from oomlens.report.document import build_report
+from oomlens.report.text import ROWS, TRACES, render_text
 
 EXIT_FINDINGS = 3
+ALL_ROWS = "all"
 # --fail-on choice -> the report section whose findings fail the run
 _FAIL_ON = {"leaks": "leaks", "big-objects": "big_objects", "library-leaks": "library_leaks",
             "class-clusters": "class_clusters"}
 _COMPRESSED = (".gz", ".zst")
+
+
+def _row_count(ctx, param, value: str | None) -> int | str | None:
+    """``--rows``: a positive number, ``all``, or None (the text report's defaults)."""
+    if value is None or value == ALL_ROWS:
+        return value
+    if not value.isdigit() or int(value) < 1:
+        raise click.BadParameter(f"{value!r} is neither a positive number nor 'all'")
+    return int(value)
+
+
+def _text_limits(rows: int | str | None) -> dict:
+    """render_text's ``rows`` and ``traces`` for a ``--rows`` value (its defaults for None)."""
+    if rows is None:
+        return {}
+    if rows == ALL_ROWS:
+        return {"rows": None, "traces": None}
+    return {"rows": rows, "traces": rows}
 
 
 @click.command("analyze")
@@ -46,13 +66,16 @@ _COMPRESSED = (".gz", ".zst")
               default="text", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=str),
               help="Write the report to this file instead of stdout.")
+@click.option("--rows", callback=_row_count, metavar="N|all",
+              help=f"Rows of each table of the text report (default {ROWS}; leak groups "
+                   f"{TRACES}, one trace each); 'all' shows every row, group and trace.")
 @click.option("--fail-on", multiple=True, type=click.Choice(sorted(_FAIL_ON)),
               help=f"Exit with status {EXIT_FINDINGS} when the report has such findings "
                    "(for CI); repeatable.")
 def command(dump: str, mapping: str | None, oom_message: str | None, sidecar: str | None,
             no_sidecar: bool, config_path: str | None, app_packages: tuple[str, ...],
-            output_format: str, output: str | None, fail_on: tuple[str, ...], dump_number: int,
-            progress: bool | None) -> None:
+            output_format: str, output: str | None, rows: int | str | None,
+            fail_on: tuple[str, ...], dump_number: int, progress: bool | None) -> None:
     """Analyse DUMP and say what to fix first: leaking objects with their reference traces, big
     objects and who holds them, class clusters, bitmaps, threads, open files, and what kind of
     OutOfMemoryError it was (or which threshold the agent's capture crossed)."""
@@ -65,7 +88,7 @@ def command(dump: str, mapping: str | None, oom_message: str | None, sidecar: st
         with step_reporter(progress) as step:
             report = build_report(heap, settings, oom_message, step=step,
                                   retrace=heap.retrace, capture=capture)
-    _write(report, output_format, output)
+    _write(report, output_format, output, rows)
     failing = [name for name in fail_on if report[_FAIL_ON[name]]]
     if failing:
         stderr_console.print(f"oomlens: failing because of {', '.join(failing)} "
@@ -97,15 +120,14 @@ def _sidecar_beside(dump: str) -> dict | None:
     return capture
 
 
-def _write(report: dict, output_format: str, output: str | None) -> None:
+def _write(report: dict, output_format: str, output: str | None,
+           rows: int | str | None = None) -> None:
     """Print the report, or write it to ``output``; text on a terminal gets its width and
     colours, text in a file 160 columns."""
     if output is None and output_format == "text":
-        from oomlens.report.text import render_text
-
-        render_text(report, stdout_console)
+        render_text(report, stdout_console, **_text_limits(rows))
         return
-    text = _render(report, output_format)
+    text = _render(report, output_format, rows)
     if output is None:
         sys.stdout.write(text)
         return
@@ -116,7 +138,7 @@ def _write(report: dict, output_format: str, output: str | None) -> None:
     stderr_console.print(f"wrote {safe(output)}")
 
 
-def _render(report: dict, output_format: str) -> str:
+def _render(report: dict, output_format: str, rows: int | str | None) -> str:
     if output_format == "json":
         return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
     if output_format == "html":
@@ -125,8 +147,6 @@ def _render(report: dict, output_format: str) -> str:
         return render_html(report)
     from rich.console import Console
 
-    from oomlens.report.text import render_text
-
     buffer = io.StringIO()
-    render_text(report, Console(file=buffer, width=160, highlight=False))
+    render_text(report, Console(file=buffer, width=160, highlight=False), **_text_limits(rows))
     return buffer.getvalue()

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from oomlens.report.capture_facts import capture_facts
+from oomlens.report.cuts import document_cut, sample_text
 from oomlens.units import human_bytes
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -40,8 +41,8 @@ def _percent(part, whole) -> str:
 
 ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                   trim_blocks=True, lstrip_blocks=True)
-ENV.filters.update(when=_when, bytes=_bytes, number=_number)
-ENV.globals.update(percent=_percent, capture_facts=capture_facts)
+ENV.filters.update(when=_when, bytes=_bytes, number=_number, sample_text=sample_text)
+ENV.globals.update(percent=_percent, capture_facts=capture_facts, document_cut=document_cut)
 
 
 def page(template: str, status: int = 200, **context) -> HTMLResponse:
