@@ -36,6 +36,10 @@ def served(tmp_path_factory, java_dumps):
     keys = server.create_project("app")
     other = server.create_project("other")
     server.start()
+    stripped = tmp_path_factory.mktemp("stripped") / "leak.oomp"  # as `oomlens upload` sends it
+    subprocess.run([sys.executable, "-m", "oomlens.cli.main", "strip",
+                    str(DATA / "dalvik_leak_service_binder.hprof.gz"), str(stripped)], check=True,
+                   capture_output=True)
     not_a_dump = tmp_path_factory.mktemp("bad") / "junk.hprof"
     not_a_dump.write_bytes(b"JAVA PROFILE 1.0.2\0<script>alert(1)</script>" + b"\0" * 64)
     ids = {"leak": upload(server, keys["ingest_key"], DATA / "dalvik_leak_service_binder.hprof.gz",
@@ -43,6 +47,7 @@ def served(tmp_path_factory, java_dumps):
            "android": upload(server, keys["ingest_key"], java_dumps("AndroidLeaks"),
                              idem="android").json()["id"],
            "junk": upload(server, keys["ingest_key"], not_a_dump, idem="junk").json()["id"],
+           "stripped": upload(server, keys["ingest_key"], stripped, idem="stripped").json()["id"],
            "other": upload(server, other["ingest_key"], idem="other").json()["id"]}
     for name, report_id in ids.items():
         key = (other if name == "other" else keys)["read_key"]
@@ -125,6 +130,25 @@ def test_the_page_shows_the_reports_metadata_cause_heap_and_leak_traces(served, 
         assert cells[:4] == [h["class"], f"{h['instances']:,}", human_bytes(h["shallow_bytes"]),
                              human_bytes(h["retained_bytes"])]
     screenshot(page, "report-1280")
+    assert errors.messages == []
+    page.close()
+
+
+def test_a_redacted_text_says_where_it_went(served, browser):
+    server, keys, ids = served
+    document = api(server, keys["read_key"], f"/api/v1/reports/{ids['stripped']}/report")
+    assert document["leaks"][0]["watch_keys"] == ["<redacted>"]
+    page, errors = open_report(browser, server, keys, ids["stripped"])
+    assert "LeakCanary watch keys: <redacted>" in page.inner_text("#leaks article.leak")
+    note = page.inner_text("#leaks .redaction")
+    assert note.startswith("<redacted>: the text was removed from the dump by oomlens strip")
+    assert "on the client by default" in note
+    # threads keep their names at the default level: nothing to explain there
+    assert page.locator("#threads .redaction").count() == 0
+    assert "FinalizerDaemon" in page.inner_text("#threads")
+    page.close()
+    page, _ = open_report(browser, server, keys, ids["leak"])  # the unstripped upload
+    assert page.locator(".redaction").count() == 0
     assert errors.messages == []
     page.close()
 

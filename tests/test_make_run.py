@@ -4,7 +4,9 @@ project and reports (uploads are idempotent)."""
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
 import subprocess
 import sys
 
@@ -32,5 +34,13 @@ def test_make_run_serves_the_analysed_samples_and_says_where(tmp_path):
     assert re.search(r"dashboard: http://127\.0\.0\.1:\d+/ ", first)
     keys = (tmp_path / "data" / "samples-keys.json")
     assert keys.stat().st_mode & 0o077 == 0  # the keys file is the user's only
+    # the samples were uploaded as a user uploads (stripped at --level strings): the threads
+    # keep their names, LeakCanary's watch texts do not
+    with sqlite3.connect(tmp_path / "data" / "oomlens.db") as db:
+        documents = [json.loads(row[0]) for row in db.execute(
+            "SELECT report_json FROM reports ORDER BY received_at")]
+    patterns = {g["pattern"] for d in documents for g in d["threads"]}
+    assert {"FinalizerDaemon", "Binder_#", "main"} <= patterns and "<redacted>" not in patterns
+    assert documents[0]["leaks"][0]["watch_keys"] == ["<redacted>"]
     again = run_once(tmp_path / "data")
     assert re.findall(r"^  #.*$", again, re.M) == re.findall(r"^  #.*$", first, re.M)

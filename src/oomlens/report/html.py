@@ -23,6 +23,7 @@ from markupsafe import Markup
 from oomlens.report import sections as report_sections
 from oomlens.report.capture_facts import capture_facts
 from oomlens.report.cuts import document_cut, sample_text
+from oomlens.report.redaction import redaction_note, thread_values, watch_values
 from oomlens.units import human_bytes, plural
 
 TEMPLATE = "report.html.j2"
@@ -65,7 +66,8 @@ def _environment() -> jinja2.Environment:
     env.filters.update(human_bytes=human_bytes, plural=plural, simple_name=simple_name,
                        utc_time=utc_time, number=number, bar_percent=bar_percent,
                        holders_text=holders_text, plain=plain, sample_text=sample_text)
-    env.globals.update(document_cut=document_cut)
+    env.globals.update(document_cut=document_cut, redaction_note=redaction_note,
+                       thread_values=thread_values, watch_values=watch_values)
     return env
 
 

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from oomlens.report.capture_facts import capture_facts
 from oomlens.report.cuts import document_cut
+from oomlens.report.redaction import redaction_note, thread_values, watch_values
 from oomlens.report.sections import section_order
 from oomlens.units import human_bytes, plural
 
@@ -43,6 +44,14 @@ def _document_cut(report: dict, console: Console, key: str) -> None:
     note = document_cut(report, key)
     if note:
         console.print(f"  {note}")
+
+
+def _redaction(console: Console, values: list[str], kind: str, indent: str = "  ") -> bool:
+    """Explain ``<redacted>`` when ``values`` hold it; whether it did."""
+    note = redaction_note(values, kind)
+    if note:
+        console.print(f"{indent}[dim]{escape(note)}[/]")
+    return note is not None
 
 
 def _title(console: Console, text: str) -> None:
@@ -94,6 +103,7 @@ def _leaks(report: dict, console: Console, rows: int, traces: int, key: str = "l
            title: str = "Leaks") -> None:
     groups = report[key]
     _title(console, f"{title} ({len(groups)})" if groups else f"{title}: none")
+    explained = False  # the first <redacted> text says where the text went
     for n, group in enumerate(groups[:traces], 1):  # a slice of None is all
         more = (f", {group['untraced_instances']} more not traced"
                 if group["untraced_instances"] else "")
@@ -107,6 +117,8 @@ def _leaks(report: dict, console: Console, rows: int, traces: int, key: str = "l
                           f"{escape(lib['description'])}")
         for desc in group["watch_descriptions"]:
             console.print(f"   LeakCanary: {escape(desc)}")
+        if not explained:
+            explained = _redaction(console, watch_values([group]), "watch", "   ")
         shown = group["traces"] if rows is None else group["traces"][:1]
         for trace in shown:
             _trace(console, trace)
@@ -225,13 +237,14 @@ def _threads(report, console, rows, traces) -> None:
     if not groups:
         _title(console, "Threads: none")
         return
-    t = _table(f"Threads ({total} in {len(groups)} name patterns)",
+    t = _table(f"Threads ({total} in {plural(len(groups), 'name pattern')})",
                [("pattern", "left"), ("threads", "right"), ("held by", "left")])
     for g in groups[:rows]:
         t.add_row(escape(g["pattern"]), str(g["count"]), escape(_holders_text(g["holders"])))
     console.print()
     console.print(t)
     _more(console, len(groups) - len(groups[:rows]), "name pattern")
+    _redaction(console, thread_values(report), "threads")
 
 
 def _descriptors(report, console, rows, traces) -> None:
