@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -137,3 +138,22 @@ def test_path_to_unreachable_object_says_so(heap):
 def test_help_and_version():
     assert "dominators" in oomlens_cli("--help").stdout
     assert oomlens.__version__ in oomlens_cli("--version").stdout
+
+
+def test_a_first_run_says_it_compiles_the_kernels_even_into_a_pipe(tmp_path):
+    """With an empty kernel cache (NUMBA_CACHE_DIR), the first command says once that it
+    compiles, though stderr is a pipe; the next one, reading the cache, says nothing."""
+    from oomlens.cli.first_run import MESSAGE
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "kernels")}
+
+    def run():
+        result = subprocess.run([sys.executable, "-m", "oomlens.cli.main", "info", DUMP],
+                                capture_output=True, text=True, timeout=300, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stderr.splitlines()
+
+    first = run()
+    assert first.count(MESSAGE) == 1 and first[0] == MESSAGE
+    assert any((tmp_path / "kernels").rglob("*.nbi"))  # the cache it promised is written
+    assert MESSAGE not in run()

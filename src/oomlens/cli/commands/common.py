@@ -51,6 +51,9 @@ def opened_heap(dump: str, dump_number: int, show_progress: bool | None,
     """Index the dump with progress, restore names with ``mapping`` (read first, so a bad file
     fails before the dump is indexed; ``heap.retrace`` then says what was renamed); afterwards
     print the heap's warnings to stderr and close it."""
+    from oomlens.cli.first_run import announce_compilation  # imports Numba: upload needs none
+
+    announce_compilation()
     retrace = None
     if mapping is not None:
         from oomlens.retrace.mapping import load_mapping

@@ -6,6 +6,7 @@ import click
 
 from oomlens.cli.format import human_bytes, print_json, safe, stdout_console
 from oomlens.cli.progress import progress_reporter, stderr_console
+from oomlens.cli.first_run import announce_compilation
 from oomlens.retrace.apply import deobfuscate_dump
 from oomlens.retrace.mapping import load_mapping
 
@@ -27,6 +28,7 @@ def command(dump: str, output: str, mapping: str, compress: bool, as_json: bool,
     tool (VisualVM, MAT, Android Studio) shows real names. Objects, ids and sizes stay the
     same."""
     retrace = load_mapping(mapping)  # a bad mapping fails before anything is read or written
+    announce_compilation()
     with progress_reporter(progress) as report:
         result = deobfuscate_dump(dump, output, retrace, compress, report)
     for warning in result["warnings"]:
