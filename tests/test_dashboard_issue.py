@@ -162,6 +162,10 @@ def test_leak_issue_page_shows_what_the_api_says(world, browser):
     for chart in ("retained", "days", "versions"):
         assert page.locator(f"#chart-{chart} canvas").count() == 1  # uPlot drew it
     assert "1.0: 2; 1.1: 2" in page.get_attribute("#chart-versions", "aria-label")
+    # with no bar hovered, each legend says the totals, never a bare "reports:"
+    for chart in ("retained", "days", "versions"):
+        values = page.locator(f"#chart-{chart} .u-legend .u-value").all_inner_texts()
+        assert values == ["all", str(len(reports))], chart
 
     # every report, newest first, linked
     rows = page.locator("tr[data-report]")

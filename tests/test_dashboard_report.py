@@ -153,6 +153,24 @@ def test_a_redacted_text_says_where_it_went(served, browser):
     page.close()
 
 
+def test_read_first_links_only_sections_with_findings_and_ids_are_in_bytes(served, browser):
+    from oomlens.report.sections import has_findings
+
+    server, keys, ids = served
+    document = api(server, keys["read_key"], f"/api/v1/reports/{ids['leak']}/report")
+    first = document["oom_cause"]["look_first"]
+    full = [s for s in first if has_findings(document, s)]
+    assert full and len(full) < len(first)
+    page, errors = open_report(browser, server, keys, ids["leak"])
+    line = page.locator(".read-first")
+    assert texts(line.locator("a")) == [s.replace("_", " ") for s in full]
+    for s in set(first) - set(full):
+        assert f"{s.replace('_', ' ')} (none found)" in line.inner_text()
+    assert f"{document['dump']['id_size']}-byte ids" in page.inner_text("main")
+    assert errors.messages == []
+    page.close()
+
+
 def test_library_leaks_big_objects_and_clusters_narrow(served, browser):
     server, keys, ids = served
     document = api(server, keys["read_key"], f"/api/v1/reports/{ids['android']}/report")

@@ -129,6 +129,12 @@ def test_the_overview_counts_what_the_api_says(served, browser):
         assert cells == [expected[(day, c)] for c in causes] + \
             [sum(expected[(day, c)] for c in causes)]
     assert page.locator("#chart-causes canvas").count() == 1  # uPlot drew it
+    # with no day hovered the legend shows the range and each cause's total (the top cause
+    # is drawn first), never a bare "heap-exhausted:"
+    legend = page.locator("#chart-causes .u-legend .u-value").all_inner_texts()
+    totals = {s["cause"]: sum(s["counts"]) for s in chart["series"]}
+    assert legend == [f"{chart['days'][0]} to {chart['days'][-1]}",
+                      *[str(totals[s["cause"]]) for s in reversed(chart["series"])]]
 
     # top issues by reports and by retained bytes, against the issues API
     issues = [i for i in api.json("/issues") if i["status"] != "ignored"]

@@ -19,11 +19,15 @@ DIALER = DATA / "dalvik_dialer.hprof.gz"  # 16 threads in 12 name patterns
 JDK11 = DATA / "openjdk_jdk11_04_x64.hprof.gz"  # 16 objects retaining 16 KB or more
 
 
-@pytest.fixture(scope="module")
-def dialer_report():
-    result = oomlens_cli("analyze", DIALER, "--format", "json")
+def analysed_json(path, *args) -> dict:
+    result = oomlens_cli("analyze", path, "--format", "json", *args)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def dialer_report():
+    return analysed_json(DIALER)
 
 
 def _text(report: dict, **limits) -> str:

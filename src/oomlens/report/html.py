@@ -67,6 +67,7 @@ def _environment() -> jinja2.Environment:
                        utc_time=utc_time, number=number, bar_percent=bar_percent,
                        holders_text=holders_text, plain=plain, sample_text=sample_text)
     env.globals.update(document_cut=document_cut, redaction_note=redaction_note,
+                       has_findings=report_sections.has_findings,
                        thread_values=thread_values, watch_values=watch_values)
     return env
 

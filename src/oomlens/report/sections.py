@@ -22,6 +22,18 @@ def look_first(report: dict) -> list[str]:
     return list(source.get("look_first") or ())
 
 
+def has_findings(report: dict, section: str) -> bool:
+    """Whether ``section`` of ``report`` has anything in it: a "read first" link to an empty
+    section sends the reader to "none found", so the renderings say "none" in the link's place.
+    """
+    value = report.get(section)
+    if section == "bitmaps":
+        return bool((value or {}).get("count"))
+    if section == "file_descriptors":
+        return bool((value or {}).get("open"))
+    return bool(value)
+
+
 def section_order(report: dict, sections=ORDER) -> list[str]:
     """``sections`` with those to read first moved to the front (in look_first's order);
     a rendering passes the sections it has."""

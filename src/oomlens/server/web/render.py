@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from oomlens.report.capture_facts import capture_facts
 from oomlens.report.cuts import document_cut, sample_text
+from oomlens.report.sections import has_findings
 from oomlens.report.redaction import redaction_note, thread_values, watch_values
 from oomlens.units import human_bytes
 
@@ -45,6 +46,7 @@ ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined
 ENV.filters.update(when=_when, bytes=_bytes, number=_number, sample_text=sample_text)
 ENV.globals.update(percent=_percent, capture_facts=capture_facts, document_cut=document_cut,
                    redaction_note=redaction_note, thread_values=thread_values,
+                   has_findings=has_findings,
                    watch_values=watch_values)
 
 

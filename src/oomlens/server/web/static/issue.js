@@ -8,8 +8,15 @@
   // Whole numbers only on both axes: bars are counted in reports, and sit at 0, 1, 2...
   const steps = window.oomlensChart.wholeSteps;
 
+  function sum(values) {
+    return values.reduce(function (total, v) { return total + (v || 0); }, 0);
+  }
+
+  // The legend reads the hovered bar; with none hovered (v or i null) it shows the totals,
+  // never a label with nothing after it.
   function options(element, data) {
     const labels = data.labels;
+    const total = sum(data.values);
     const ticks = data.ticks || labels;
     const widest = ticks.reduce(function (most, t) { return Math.max(most, t.length); }, 1);
     const line = colour("--line");
@@ -36,11 +43,13 @@
           } },
       ],
       series: [
-        { label: data.title, value: function (u, i) { return i == null ? "" : labels[i]; } },
+        { label: data.title, value: function (u, i) { return i == null ? "all" : labels[i]; } },
         { label: "reports", stroke: accent, fill: accent, width: 0,
           points: { show: false },
           paths: uPlot.paths.bars({ size: [0.7, 60], align: 0 }),
-          value: function (u, v) { return v == null ? "" : v.toLocaleString(); } },
+          value: function (u, v) {
+            return (v == null ? total : v).toLocaleString();
+          } },
       ],
     };
   }

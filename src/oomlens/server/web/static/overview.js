@@ -26,14 +26,18 @@
     });
     const fg = colour("--fg");
     const line = colour("--line");
-    const series = [{ label: "day", value: function (u, i) { return i == null ? "" : days[i]; } }];
+    // With no day hovered the legend shows the whole range and each cause's total, never a
+    // label with nothing after it.
+    const range = days.length ? days[0] + " to " + days[days.length - 1] : "";
+    const series = [{ label: "day", value: function (u, i) { return i == null ? range : days[i]; } }];
     const values = [indexes];
     for (let k = data.series.length - 1; k >= 0; k--) {
       const own = data.series[k].counts;
+      const total = own.reduce(function (sum, n) { return sum + n; }, 0);
       const paint = causeColour(k);
       series.push({ label: data.series[k].cause, stroke: paint, fill: paint, width: 0,
                     points: { show: false }, paths: uPlot.paths.bars({ size: [0.7, 40], align: 0 }),
-                    value: function (u, v, si, i) { return i == null ? "" : own[i].toLocaleString(); } });
+                    value: function (u, v, si, i) { return (i == null ? total : own[i]).toLocaleString(); } });
       values.push(stacked[k]);
     }
     const top = Math.max.apply(null, running.concat([1]));
