@@ -157,3 +157,19 @@ def test_a_first_run_says_it_compiles_the_kernels_even_into_a_pipe(tmp_path):
     assert first.count(MESSAGE) == 1 and first[0] == MESSAGE
     assert any((tmp_path / "kernels").rglob("*.nbi"))  # the cache it promised is written
     assert MESSAGE not in run()
+
+
+def test_every_commands_short_help_reads_as_a_phrase():
+    """`oomlens --help` shortens each command's docstring at its first full stop: one after an
+    abbreviation ("e.g.") cut "How OBJECT_ID (hex, e.g." short."""
+    import re
+
+    result = subprocess.run([sys.executable, "-m", "oomlens.cli.main", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    commands = result.stdout.split("Commands:\n", 1)[1].splitlines()
+    shown = dict(line.split(None, 1) for line in commands if line.strip())
+    assert {"analyze", "path", "strip", "upload", "watch"} <= set(shown)
+    for name, text in shown.items():
+        assert not re.search(r"\b(e\.g|i\.e|etc|cf|vs)\.$", text), (name, text)
+        assert len(text) >= 20, (name, text)

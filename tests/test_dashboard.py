@@ -39,6 +39,10 @@ def test_pages_need_a_login_that_only_read_and_admin_keys_open(served, browser):
     errors = ScriptErrors(page)
     page.goto(f"{server.url}/issues")
     assert page.url == f"{server.url}/login?next=/issues"
+    # where the keys are, for both ways of getting them
+    hint = page.inner_text(".login p")
+    assert "oomlens project create" in hint and "make run" in hint
+    assert "samples-keys.json" in hint
     page.fill("#key", keys["ingest_key"])
     page.click("button[type=submit]")
     assert "not a valid read or admin key" in page.text_content("[role=alert]")

@@ -210,6 +210,32 @@ def test_the_form_works_without_javascript(served, browser):
     context.close()
 
 
+# For each element, the places its text goes on to a new line: (text before, text after).
+LINE_BREAKS = """cells => cells.map(cell => {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    const chars = [];
+    while (walker.nextNode()) {
+        const node = walker.currentNode;
+        for (let i = 0; i < node.length; i++) {
+            const range = document.createRange();
+            range.setStart(node, i);
+            range.setEnd(node, i + 1);
+            const box = range.getClientRects()[0];
+            chars.push([node.data[i], box ? box.top : null]);
+        }
+    }
+    const text = chars.map(c => c[0]).join("");
+    const breaks = [];
+    let top = null;
+    chars.forEach(([_, y], i) => {
+        if (y === null) return;
+        if (top !== null && y > top + 2) breaks.push([text.slice(0, i), text.slice(i)]);
+        top = y;
+    });
+    return breaks;
+})"""
+
+
 def test_narrow_window_and_dark_mode(served, browser):
     page, errors = logged_in(browser, served, viewport={"width": 400, "height": 800})
     assert not page.is_visible("th:has(#sort-median_retained_bytes)")  # less important: hidden
@@ -217,6 +243,12 @@ def test_narrow_window_and_dark_mode(served, browser):
     wrap = page.locator(".table-wrap")
     assert wrap.evaluate("e => e.scrollWidth > e.clientWidth")  # the rest scrolls sideways
     assert page.evaluate("document.documentElement.scrollWidth") <= 400  # not the page
+    # titles wrap between the parts of a class name or between words, never inside a word
+    breaks = page.eval_on_selector_all("td.issue-title", LINE_BREAKS)
+    assert any(breaks), "no title wrapped at 400 px: the check checks nothing"
+    for cell in breaks:
+        for before, after in cell:
+            assert before[-1] in " .$(,-" or after[0] == " ", (before, after)
     screenshot(page, "issues-list-400")
     page.close()
     page, more = logged_in(browser, served, viewport={"width": 1280, "height": 900},

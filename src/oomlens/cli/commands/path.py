@@ -18,7 +18,7 @@ from oomlens.ids import format_id
               help="Do not start from GC roots of this kind (e.g. jni-global); repeatable.")
 def command(dump: str, dump_number: int, mapping: str | None, as_json: bool,
             progress: bool | None, object_id: str, exclude_roots: tuple[str, ...]) -> None:
-    """How OBJECT_ID (hex, e.g. 0x7f3a01c8) is kept alive: the shortest chain of strong
+    """How OBJECT_ID (an id in hex, like 0x7f3a01c8) is kept alive: the shortest chain of strong
     references from a GC root, each step naming the field or array index. Referents of
     soft, weak, phantom and finalizer references are not followed."""
     with opened_heap(dump, dump_number, progress, mapping) as heap:
