@@ -12,11 +12,9 @@ import select
 import socket
 import sqlite3
 import subprocess
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 
 import httpx
 import pytest
@@ -210,15 +208,14 @@ def test_an_r8_dump_downloads_with_the_real_names_of_its_versions_mapping(world)
     put = httpx.put(f"{server.url}/api/v1/mappings/r8", content=AHAT_MAP.read_bytes(),
                     headers={"Authorization": f"Bearer {keys['ingest_key']}"}, timeout=60)
     assert put.status_code == 200, put.text
-    temp = Path(tempfile.gettempdir())
-    before = set(temp.glob("oomlens-download-*"))
+    scratch = server.data_dir / "scratch"  # where downloads are made (server/scratch.py)
     target = world["work"] / "r8.hprof"
     answer = download(world, "r8", target)
     assert answer.status_code == 200, answer.text
     deadline = time.monotonic() + 5  # removed once the response is sent
-    while set(temp.glob("oomlens-download-*")) - before and time.monotonic() < deadline:
+    while list(scratch.glob("download-*")) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not set(temp.glob("oomlens-download-*")) - before
+    assert not list(scratch.glob("download-*"))
     histogram = {row["class"]: row["instances"] for row in analyze(target)["histogram"]}
     obfuscated = {row["class"]: row["instances"] for row in analyze(AHAT)["histogram"]}
     retraced = {row["class"]: row["instances"]

@@ -305,6 +305,11 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(f"{path}: is a directory, not a mapping file") from None
     except OSError as e:
         raise MappingError(f"cannot read mapping {path}: {e.strerror or e}") from None
+    return mapping_from_bytes(raw, str(path))
+
+
+def mapping_from_bytes(raw: bytes, path: str) -> Mapping:
+    """Parse the mapping file ``raw`` (named ``path`` in errors): not empty, text, UTF-8."""
     if not raw.strip():
         raise MappingError(f"{path}: empty file, not a ProGuard/R8 mapping")
     if b"\0" in raw[:4096]:

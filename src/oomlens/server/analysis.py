@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
 from oomlens.capture.sidecar import THRESHOLD_TRIGGERS
 from oomlens.errors import OomlensError
 from oomlens.hprof.source import copy_decompressed
-from oomlens.server import aggregate, db, domtree, jobs, mappings
+from oomlens.server import aggregate, db, domtree, jobs, mappings, scratch
 from oomlens.server.models import Report
 from oomlens.server.notify import outbox
 from oomlens.server.settings import ServerSettings
@@ -88,7 +87,9 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
             if report is None:
                 return "missing"
             store = BlobStore(settings.storage_url)
-            work = Path(tempfile.mkdtemp(prefix="oomlens-job-"))
+            # a folder a killed analysis leaves is removed by the next sweep (scratch)
+            folder = scratch.JobFolder(settings.scratch_dir, "job")
+            work = folder.path
             plain = work / "dump.hprof"
             names = {plain: "the uploaded dump",
                      work / "mapping.txt": f"the mapping of version {report.app_version}"}
@@ -121,7 +122,7 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
                     jobs.fail(session, report_id, without_paths(str(exc), work, names))
                     return "failed"
             finally:
-                shutil.rmtree(work, ignore_errors=True)
+                folder.remove()
             document["dump"]["file"] = f"report {report_id}"  # not the server's temp paths
             if document.get("retrace"):
                 document["retrace"]["mapping"] = f"mapping of version {report.app_version}"

@@ -3,6 +3,9 @@ process either the embedded job runner or, with a broker, the dispatcher of Cele
 
 Every endpoint takes a project key (``Authorization: Bearer <key>``): an ingest key may upload,
 a read key may read, and only its own project's data (``deps``).
+
+A starting server sweeps the scratch root (``scratch``): what an analysis or a download of a
+killed predecessor left there (a decompressed dump each) is removed before anything new starts.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from oomlens import __version__
-from oomlens.server import db
+from oomlens.server import db, scratch
 from oomlens.server.api import dominators, issues, keys, mappings, ownership, reports, webhooks
 from oomlens.server.broker import Dispatcher
 from oomlens.server.deps import Services
@@ -44,6 +47,7 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        scratch.sweep_at_start(settings.scratch_dir, "oomlens serve")
         if runner:
             runner.start()
         notifier.start()

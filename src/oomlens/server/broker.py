@@ -12,6 +12,10 @@ finished (late acknowledgement; a worker process lost mid-task gives it back). T
 itself runs in a child process under the memory ceiling and time limit (``child``); the worker
 renews the report's lease while it runs, so a worker killed mid-task leaves a lease that runs
 out, and the report is sent to another worker.
+
+A starting worker sweeps its scratch root (``scratch``) before it takes a task: what its killed
+predecessor's analyses left there (a decompressed dump each) is removed, and a folder of a live
+analysis of another worker sharing that root is not.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from celery import Celery
+from celery import Celery, bootsteps
 from sqlalchemy import and_, or_, select, update
 
-from oomlens.server import db, jobs
+from oomlens.server import db, jobs, scratch
 from oomlens.server.child import AnalysisProcess
 from oomlens.server.models import Report
 from oomlens.server.polling import PollingThread
@@ -55,6 +59,14 @@ def make_celery(settings: ServerSettings) -> Celery:
     def analyse(report_id: str) -> str:
         return run_task(settings, report_id)
 
+    class SweepScratch(bootsteps.Step):
+        """Runs in the worker's main process as it is set up, before its pool starts."""
+
+        def __init__(self, worker, **kwargs):
+            super().__init__(worker, **kwargs)
+            scratch.sweep_at_start(settings.scratch_dir, "oomlens worker")
+
+    app.steps["worker"].add(SweepScratch)
     return app
 
 

@@ -4,19 +4,23 @@ Both the embedded runner and Celery workers run analyses this way rather than in
 process: the analysis of a hostile or huge dump may exhaust memory, and a process killed by its
 RLIMIT_AS or its clock takes nothing else down; the runner or worker survives to record why and
 to retry later.
+
+A child that did not end well (killed at its time limit, crashed) may have left its job folder
+with the decompressed dump; the scratch root is swept then, not only at the next start.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
+from oomlens.server import scratch
 from oomlens.server.settings import ServerSettings
 
 STDERR_TAIL = 4096
@@ -34,14 +38,15 @@ def _die_with_parent() -> None:
 
 
 class AnalysisProcess:
-    """``python -m oomlens.server.task REPORT_ID`` started now. Its stderr goes to a temporary
+    """``python -m oomlens.server.task REPORT_ID`` started now. Its stderr goes to an anonymous
     file, not a pipe: a pipe nobody reads while the child runs would block it once full."""
 
     def __init__(self, settings: ServerSettings, report_id: str):
         self.report_id = report_id
         self.time_limit = settings.analysis_time_limit_s
         self.started = time.monotonic()
-        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in finished()
+        self.scratch_dir = settings.scratch_dir
+        self._errors = scratch.scratch_file(self.scratch_dir)  # closed in finished()
         limit = settings.analysis_memory_limit_bytes
 
         def ceiling() -> None:
@@ -69,6 +74,9 @@ class AnalysisProcess:
             tail = self._errors.read().decode(errors="replace").strip()
             outcome = (False, tail.splitlines()[-1] if tail else f"analysis exited with {code}")
         self._errors.close()
+        if not outcome[0]:
+            with contextlib.suppress(OSError):  # what it left waits for the next sweep then
+                scratch.sweep(self.scratch_dir)  # the child is gone, and its lock with it
         return outcome
 
     def kill(self) -> None:

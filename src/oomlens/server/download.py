@@ -6,15 +6,15 @@ of that, so the download is made in three steps, each the same code as its comma
 (under ``max_hprof_bytes``, as the analysis does), ``oomlens restore`` (emptied arrays get their
 length back as zeros), and, when the report's version has a mapping, ``oomlens deobfuscate``.
 
-It is all done in a temporary folder that the caller removes once the file is sent; each step
-deletes its input as soon as the next one has its output, so the folder holds at most two copies.
+It is all done in a job folder under the scratch root (``scratch``: a server killed while it
+sends leaves it to the next start's sweep) that the caller removes once the file is sent; each
+step deletes its input as soon as the next one has its output, so it holds at most two copies.
 """
 
 from __future__ import annotations
 
 import gzip
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,8 @@ from oomlens.retrace.apply import deobfuscate_dump
 from oomlens.retrace.mapping import load_mapping
 from oomlens.server.analysis import decompressed_copy
 from oomlens.server.models import AppMapping, Report
+from oomlens.server.scratch import JobFolder
+from oomlens.server.settings import ServerSettings
 from oomlens.server.storage import BlobStore, StorageError
 from oomlens.server.workdir import without_paths
 
@@ -39,21 +41,23 @@ class NotRestorable(OomlensError):
 
 @dataclass(frozen=True)
 class Download:
-    folder: Path  # remove() deletes it, with the file
+    folder: JobFolder  # remove() deletes it, with the file
     path: Path
     filename: str
     media_type: str
 
     def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.remove()
 
 
 def restored_dump(store: BlobStore, report: Report, mapping: AppMapping | None,
-                  max_hprof_bytes: int, gzipped: bool = False) -> Download:
+                  settings: ServerSettings, gzipped: bool = False) -> Download:
     """Make ``report``'s dump into a standard HPROF file (gzip-compressed with ``gzipped``)
     with the real names of ``mapping``; the caller calls ``remove()`` once it is sent.
     NotRestorable when the dump is not an HPROF, is too large, or the mapping does not fit."""
-    work = Path(tempfile.mkdtemp(prefix="oomlens-download-"))
+    max_hprof_bytes = settings.max_hprof_bytes
+    folder = JobFolder(settings.scratch_dir, "download")
+    work = folder.path
     names = {work / "uploaded.hprof": "the uploaded dump", work / "mapping.txt":
              f"the mapping of version {report.app_version}"}
     try:
@@ -71,16 +75,16 @@ def restored_dump(store: BlobStore, report: Report, mapping: AppMapping | None,
         filename = f"oomlens-report-{report.id}.hprof"
         if gzipped:
             current = _step(current, work / f"{filename}.gz", _gzip)
-            return Download(work, current, f"{filename}.gz", "application/gzip")
-        return Download(work, current, filename, "application/octet-stream")
+            return Download(folder, current, f"{filename}.gz", "application/gzip")
+        return Download(folder, current, filename, "application/octet-stream")
     except StorageError:
-        shutil.rmtree(work, ignore_errors=True)
+        folder.remove()
         raise  # the store is down: a 503, not a verdict on the dump
     except OomlensError as exc:
-        shutil.rmtree(work, ignore_errors=True)
+        folder.remove()
         raise NotRestorable(without_paths(str(exc), work, names)) from None
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        folder.remove()
         raise
 
 

@@ -7,9 +7,7 @@ findings, traces and signatures get the real names (and fold into the issues und
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,17 +27,14 @@ def store_mapping(session: Session, store: BlobStore, project_id: int, version: 
                   body: bytes) -> dict:
     """Check that ``body`` is a mapping file, store it as ``version``'s, queue that version's
     analysed reports again. Returns what was done."""
-    from oomlens.retrace.mapping import load_mapping
+    from oomlens.retrace.mapping import mapping_from_bytes
 
     if not version or len(version) > 100:
         raise UploadRejected("the version must be 1-100 characters", 400)
-    with tempfile.TemporaryDirectory(prefix="oomlens-mapping-") as work:
-        path = Path(work) / "mapping.txt"
-        path.write_bytes(body)
-        try:
-            parsed = load_mapping(path)
-        except OomlensError as exc:
-            raise UploadRejected(str(exc).replace(str(path), "the mapping")) from None
+    try:  # from memory: no file to leave behind
+        parsed = mapping_from_bytes(body, "the mapping")
+    except OomlensError as exc:
+        raise UploadRejected(str(exc)) from None
     key = _key(project_id, version)
     with store.writer(key) as out:
         out.write(body)

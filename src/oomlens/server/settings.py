@@ -20,6 +20,7 @@ MB = 1 << 20
 @dataclass(frozen=True)
 class ServerSettings:
     data_dir: Path
+    scratch_dir: Path  # job folders (decompressed dumps, downloads); see scratch.py
     database_url: str
     storage_url: str
     broker_url: str | None  # None: the embedded job runner
@@ -42,6 +43,7 @@ class ServerSettings:
         folder = Path(data_dir or env.get("OOMLENS_DATA_DIR", "oomlens-data")).resolve()
         return cls(
             data_dir=folder,
+            scratch_dir=Path(env.get("OOMLENS_SCRATCH_DIR") or folder / "scratch").resolve(),
             database_url=env.get("OOMLENS_DATABASE_URL", f"sqlite:///{folder / 'oomlens.db'}"),
             storage_url=env.get("OOMLENS_STORAGE_URL", (folder / "dumps").as_uri()),
             broker_url=env.get("OOMLENS_BROKER_URL") or None,
@@ -62,6 +64,7 @@ class ServerSettings:
     def to_env(self) -> dict[str, str]:
         """These settings as the environment variables that give them (for child processes)."""
         env = {"OOMLENS_DATA_DIR": str(self.data_dir),
+               "OOMLENS_SCRATCH_DIR": str(self.scratch_dir),
                "OOMLENS_DATABASE_URL": self.database_url,
                "OOMLENS_STORAGE_URL": self.storage_url,
                "OOMLENS_BROKER_QUEUE": self.broker_queue,

@@ -106,7 +106,7 @@ def get_dump(report_id: str, c: keys.Caller = Depends(reader), s: Session = Depe
     mapping = mappings.mapping_for(s, r)
     s.close()  # what is needed is read: no transaction stays open while a large dump is made
     try:  # a sync endpoint: FastAPI runs it in a worker thread, off the event loop
-        made = download.restored_dump(svc.store, r, mapping, svc.settings.max_hprof_bytes,
+        made = download.restored_dump(svc.store, r, mapping, svc.settings,
                                       gzipped=as_format == "gzip")
     except download.NotRestorable as exc:
         raise HTTPException(409, str(exc)) from None

@@ -123,7 +123,7 @@ def download_dump(report_id: str, v: Viewer = Depends(viewer), s: Session = Depe
     mapping = mappings.mapping_for(s, report)
     s.close()  # no transaction stays open while a large dump is made
     try:  # a sync endpoint: FastAPI runs it in a worker thread, off the event loop
-        made = download.restored_dump(svc.store, report, mapping, svc.settings.max_hprof_bytes,
+        made = download.restored_dump(svc.store, report, mapping, svc.settings,
                                       gzipped=as_format == "gzip")
     except download.NotRestorable as exc:
         return _no_file(v, str(exc))
