@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from conftest import DATA
 from oomlens.errors import OomlensError
@@ -182,13 +183,39 @@ def test_oomlens_upload_strips_retries_until_the_server_answers_and_is_idempoten
     assert json.loads(again.stdout) == {**first, "created": False, "status": "done"}
 
 
+@pytest.mark.parametrize("server_arg", ["127.0.0.1:8270", "http://127.0.0.1:port/", "ftp://h/"])
+def test_an_upload_url_that_cannot_work_is_one_line_before_any_attempt(server_arg):
+    started = time.monotonic()
+    result = subprocess.run([*OOMLENS, "upload", DUMP, "--server", server_arg, "--key", "k"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and time.monotonic() - started < 10  # no retries, no strip
+    assert result.stderr.count("\n") == 1 and "retrying" not in result.stderr
+    assert result.stderr.startswith("oomlens: error: --server ")
+
+
+def test_a_refused_upload_is_not_retried(server):
+    """A 4xx other than 408/425/429 cannot heal: one attempt, its answer, exit 2."""
+    server.create_project("app")
+    server.start()
+    result = subprocess.run([*OOMLENS, "upload", DUMP, "--server", server.url, "--key",
+                             "oomlens_ingest_forged", "--no-strip"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "retrying" not in result.stderr and result.stderr.count("\n") == 1
+    assert result.stderr.startswith("oomlens: error: ") and ": 401 " in result.stderr
+
+
 def test_oomlens_upload_gives_up_with_one_line(tmp_path):
     result = subprocess.run([*OOMLENS, "upload", DUMP, "--server", f"http://127.0.0.1:{free_port()}",
                              "--key", "k", "--retries", "1", "--no-strip"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("oomlens: error:") and "gave up after 2 attempts" in last
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("oomlens: error:") and "gave up after 2 attempts" in lines[-1]
+    # the first failure says what the retries wait for (a wrong port reads as one)
+    assert len(lines) == 2 and "Connection refused" in lines[0]
+    assert "waiting for a server to answer at that address (is it running, and is the port " \
+           "right?): retrying in 0.5 s, 1 attempt left" in lines[0]
 
 
 def test_findings_fold_into_issues_that_reopen_in_a_later_version(server):

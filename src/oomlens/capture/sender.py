@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,6 +37,32 @@ class ServerUnavailable(OomlensError):
     """The server could not be reached, or answered with a temporary error, on every attempt."""
 
 
+@dataclass(frozen=True)
+class Retry:
+    """What ``send_dump`` tells its caller before it waits to try again."""
+
+    problem: str  # what went wrong, as the error said it
+    waiting_for: str  # what has to change for the next attempt to work
+    delay_s: float
+    attempts_left: int
+
+
+def _waiting_for(exc=None, status: int | None = None) -> str:
+    """What an attempt that failed this way is waiting for: said once, on the first failure,
+    so that a wrong port reads as one, not as a flaky network."""
+    import httpx
+
+    if status == 429:
+        return "the server asked to slow down"
+    if status is not None:
+        return "the server to recover from its error"
+    if isinstance(exc, httpx.ConnectError):
+        return "a server to answer at that address (is it running, and is the port right?)"
+    if isinstance(exc, httpx.TimeoutException):
+        return "the server or the network to answer in time"
+    return "the connection to hold (it was cut)"
+
+
 def reports_url(server: str) -> str:
     """The upload endpoint of ``server`` (``http://host:8270``, with or without a path prefix);
     OomlensError when it is not an http(s) URL with a host."""
@@ -50,9 +77,9 @@ def reports_url(server: str) -> str:
 
 
 def send_dump(server: str, key: str, body: Path, fields: dict[str, str], idempotency_key: str,
-              retries: int, on_retry: Callable[[str, float], None] | None = None) -> dict:
+              retries: int, on_retry: Callable[[Retry], None] | None = None) -> dict:
     """Upload ``body`` with the form ``fields``; the server's 202 answer (``id``, ``status``,
-    ``created``). ``on_retry(problem, delay)`` is told before each wait."""
+    ``created``). ``on_retry`` is told before each wait (``Retry``)."""
     import httpx
 
     url = reports_url(server)
@@ -69,13 +96,15 @@ def send_dump(server: str, key: str, body: Path, fields: dict[str, str], idempot
             problem = f"{r.status_code} {_detail(r)}"
             if r.status_code not in RETRYABLE:
                 raise UploadRefused(f"{url}: {problem}", r.status_code)
+            waiting = _waiting_for(status=r.status_code)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise OomlensError(f"{url}: {exc}") from None
         except httpx.TransportError as exc:
             problem = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            waiting = _waiting_for(exc)
         if attempt < attempts:
             if on_retry is not None:
-                on_retry(problem, delay)
+                on_retry(Retry(problem, waiting, delay, attempts - attempt))
             time.sleep(delay)
             delay = min(delay * 2, MAX_DELAY_S)
     tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from oomlens.capture import spool as S
-from oomlens.capture.sender import ServerUnavailable, UploadRefused, send_dump
+from oomlens.capture.sender import Retry, ServerUnavailable, UploadRefused, send_dump
 from oomlens.capture.sidecar import SCHEMA, upload_fields
 from oomlens.errors import OomlensError
 from oomlens.units import human_bytes
@@ -181,9 +181,11 @@ class Watcher:
             sidecar = {**sidecar, "truncated": True}
         return upload_fields(sidecar)
 
-    def _retrying(self, capture: S.Capture) -> Callable[[str, float], None]:
-        def say(problem: str, delay: float) -> None:
-            self.log(f"uploading {capture.base} failed ({problem}); retrying in {delay:.1f} s")
+    def _retrying(self, capture: S.Capture) -> Callable[[Retry], None]:
+        def say(retry: Retry) -> None:
+            self.log(f"uploading {capture.base} failed ({retry.problem}); waiting for "
+                     f"{retry.waiting_for}: retrying in {retry.delay_s:.1f} s, "
+                     f"{retry.attempts_left} left")
         return say
 
     def _reject(self, capture: S.Capture, reason: str) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from oomlens.capture.sender import Retry, reports_url, send_dump
 from oomlens.capture.sidecar import read_sidecar, upload_fields
 from oomlens.cli.commands.common import send_strip_options
 from oomlens.cli.format import print_json, safe, stdout_console
@@ -59,8 +60,6 @@ def command(dump, server, key, do_strip, level, keep_thread_names, app_version, 
             mapping_id, sidecar, idempotency_key, retries, as_json, progress) -> None:
     """Upload DUMP (plain, .gz, .zst or packed) to an oomlens server, stripped of user data
     unless --no-strip, with the metadata given. Prints the report id."""
-    from oomlens.capture.sender import reports_url, send_dump
-
     reports_url(server)  # a URL that cannot work is an error before anything is stripped
     source = Path(dump)
     if not source.is_file():
@@ -93,7 +92,18 @@ def command(dump, server, key, do_strip, level, keep_thread_names, app_version, 
                          f"{safe(server)}", soft_wrap=True)
 
 
-def _say_retrying(problem: str, delay: float) -> None:
-    stderr_console.print(f"[yellow]upload failed ({safe(problem)}); retrying in "
-                         f"{delay:.1f} s[/]")
+def _say_retrying(retry: Retry) -> None:
+    """The first failure says what the retries wait for; the next ones, only that they go on."""
+    left = f"{retry.attempts_left} {'attempt' if retry.attempts_left == 1 else 'attempts'} left"
+    if not _say_retrying.said:
+        _say_retrying.said = True
+        stderr_console.print(f"[yellow]upload failed ({safe(retry.problem)}); waiting for "
+                             f"{safe(retry.waiting_for)}: retrying in {retry.delay_s:.1f} s, "
+                             f"{left} (--retries)[/]")
+    else:
+        stderr_console.print(f"[yellow]upload failed again ({safe(retry.problem)}); retrying "
+                             f"in {retry.delay_s:.1f} s, {left}[/]")
+
+
+_say_retrying.said = False
 
