@@ -245,3 +245,30 @@ def test_a_worker_killed_mid_analysis_leaves_a_dump_copy_the_next_worker_removes
     assert state["status"] == "done" and state["attempts"] == 2, state
     wait_for(lambda: left_on_disk(root) == (0, 0), 10, "the finished job removing its folder")
     assert oomlens_in(system_temp) == []
+
+
+def test_a_restarted_server_removes_uploads_a_killed_writer_left_unfinished(server):
+    """A server killed mid-upload leaves ``KEY.UUID.partial`` in the dump store; the next start
+    removes those untouched for an hour (a live writer on another server writes continuously)
+    and keeps a fresh one and every finished dump."""
+    import os
+    import time
+
+    keys = server.create_project("app")
+    server.start()
+    report_id = upload(server, keys["ingest_key"]).json()["id"]
+    assert wait_done(server, keys["read_key"], report_id)["status"] == "done"
+    server.kill()
+    dumps = server.data_dir / "dumps"
+    finished = sorted(p for p in dumps.rglob("*") if p.is_file())
+    assert finished
+    stale = finished[0].with_name(finished[0].name + ".0123abcd.partial")
+    fresh = finished[0].with_name(finished[0].name + ".4567cdef.partial")
+    for path in (stale, fresh):
+        path.write_bytes(b"JAVA PROFILE 1.0.2\0" + bytes(1 << 20))
+    hour_ago = time.time() - 3700
+    os.utime(stale, (hour_ago, hour_ago))
+    server.start()
+    assert not stale.exists() and fresh.exists()
+    assert all(p.exists() for p in finished)
+    assert "removed 1 unfinished upload(s)" in (server.data_dir.parent / "server.log").read_text()

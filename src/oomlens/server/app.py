@@ -11,6 +11,7 @@ killed predecessor left there (a decompressed dump each) is removed before anyth
 from __future__ import annotations
 
 import contextlib
+import sys
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -48,6 +49,9 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         scratch.sweep_at_start(settings.scratch_dir, "oomlens serve")
+        if swept := services.store.sweep_partials():
+            print(f"oomlens serve: removed {swept} unfinished upload(s) from the dump store",
+                  file=sys.stderr)
         if runner:
             runner.start()
         notifier.start()

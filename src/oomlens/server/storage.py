@@ -1,12 +1,16 @@
 """Where uploaded dumps and mappings are kept: any fsspec URL (a local folder by default).
 
 A blob is written under a temporary name and moved to its key only once complete, so a crash
-or a failed upload never leaves a half-written dump that a job could pick up.
+or a failed upload never leaves a half-written dump that a job could pick up. A process killed
+while writing (SIGKILL mid-upload) leaves that temporary file, though: a starting server removes
+those nobody has written to for a while (``sweep_partials``), so a crash loop does not fill the
+disk with them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -14,6 +18,12 @@ from typing import BinaryIO
 import fsspec
 
 from oomlens.errors import OomlensError
+
+
+PARTIAL = ".partial"
+# A temporary blob this long untouched belongs to no live writer: uploads and analyses write
+# continuously, and a client that stalls this long has been timed out.
+ABANDONED_AFTER_S = 3600
 
 
 class StorageError(OomlensError):
@@ -38,7 +48,7 @@ class BlobStore:
     def writer(self, key: str) -> Iterator[BinaryIO]:
         """Write the blob ``key``: visible under that key only when the block ends normally."""
         final = self._path(key)
-        temp = f"{final}.{uuid.uuid4().hex}.partial"
+        temp = f"{final}.{uuid.uuid4().hex}{PARTIAL}"
         try:
             self.fs.makedirs(final.rsplit("/", 1)[0], exist_ok=True)
             with self.fs.open(temp, "wb") as f:
@@ -69,6 +79,33 @@ class BlobStore:
         except OSError as exc:
             raise StorageError(f"storage: cannot read {key}: {exc}") from None
 
+    def sweep_partials(self, older_than_s: float = ABANDONED_AFTER_S) -> int:
+        """Remove the temporary blobs of writers that died (untouched for ``older_than_s``);
+        returns how many. Other servers sharing the store may be writing theirs: only age
+        tells a dead writer's file from a live one's."""
+        cutoff = time.time() - older_than_s
+        try:
+            found = self.fs.find(self.root, detail=True)
+        except OSError:
+            return 0  # the store is away: the next start tries again
+        removed = 0
+        for path, info in found.items():
+            modified = _modified(info)
+            if path.endswith(PARTIAL) and modified is not None and modified < cutoff:
+                with contextlib.suppress(OSError):
+                    self.fs.rm(path)
+                    removed += 1
+        return removed
+
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm(self._path(key))
+
+
+def _modified(info: dict) -> float | None:
+    """A store entry's modification time in seconds since the epoch (a local folder says
+    ``mtime``, object stores ``LastModified`` or ``last_modified``), None when it says none."""
+    value = info.get("mtime", info.get("LastModified", info.get("last_modified")))
+    if hasattr(value, "timestamp"):
+        return value.timestamp()
+    return float(value) if isinstance(value, int | float) else None
