@@ -2,14 +2,18 @@
 #   make run   - virtual environment, install (compiling the C extensions), start the server
 #                on the embedded default and upload the sample dumps to it
 #   make test  - also the Debian packages the tests need, then the whole test suite
+#   make check - lint (ruff) and the fast tier: in-process tests that need no JVM, browser,
+#                database, broker or other program (markers from tests/needs.py), < 1 minute
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8270
 
-.PHONY: run test system-deps bench bench-analyze bench-strip bench-upload bench-issues \
-        bench-agent bench-capture clean
+FAST_TIER := not (jvm or visualvm or browser or postgres or broker or process or slow)
+
+.PHONY: run test check system-deps bench bench-analyze bench-strip bench-upload bench-issues \
+        bench-agent bench-capture fuzz clean
 
 $(STAMP): pyproject.toml setup.py src/oomlens/hprof/*.c src/oomlens/hprof/*.h \
           $(shell find agent -name '*.java')
@@ -28,6 +32,10 @@ system-deps:
 test: system-deps $(STAMP)
 	scripts/start-services.sh
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: $(STAMP)
+	$(BIN)/ruff check src tests bench scripts
+	OOMLENS_FAST_TIER=1 $(BIN)/python -m pytest -q -m "$(FAST_TIER)" $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/dominators_vs_visualvm.py
@@ -52,6 +60,10 @@ bench-agent: $(STAMP)
 bench-capture: $(STAMP)
 	scripts/start-services.sh
 	$(BIN)/python bench/capture_vs_jcmd.py
+
+# the large hostile-input campaign (tests/fuzz_runner.py); FUZZ_ARGS="--cases N --seed S"
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz.py $(FUZZ_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -91,3 +92,22 @@ def browser():
         chromium = launch(playwright)
         yield chromium
         chromium.close()
+
+
+def pytest_configure(config):
+    from needs import MARKERS, refuse_outside_tools
+
+    for name, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{name}: {meaning} (set by tests/needs.py)")
+    if os.environ.get("OOMLENS_FAST_TIER"):
+        refuse_outside_tools()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test gets the markers of what it needs (tests/needs.py), on top of any written."""
+    from needs import item_needs
+
+    for item in items:
+        written = {m.name for m in item.iter_markers()}
+        for marker in sorted(item_needs(item) - written):
+            item.add_marker(getattr(pytest.mark, marker))
