@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 import oomlens
 from oomlens.analysis.dominators import compute_dominators
+from random_graphs import random_graphs, to_csr
 
 HEADER = 12  # object header with a compressed class pointer
 REF = 4  # compressed oop
@@ -465,26 +466,6 @@ def naive_dominators(n, edges, roots, shallow):
         for x in dom[v] - {vroot}:
             retained[x] += shallow[v]
     return idom, retained, reachable - {vroot}
-
-
-def to_csr(n, edges, begin_dtype):
-    order = sorted(range(len(edges)), key=lambda e: edges[e][0])  # stable: keeps edge order
-    counts = np.zeros(n + 1, np.int64)
-    for s, _ in edges:
-        counts[s + 1] += 1
-    begin = np.cumsum(counts).astype(begin_dtype)
-    targets = np.array([edges[e][1] for e in order], np.int32)
-    return begin, targets
-
-
-@st.composite
-def random_graphs(draw):
-    n = draw(st.integers(1, 14))
-    node = st.integers(0, n - 1)
-    edges = draw(st.lists(st.tuples(node, node), max_size=3 * n + 2))
-    roots = draw(st.lists(node, max_size=4, unique=True))
-    shallow = draw(st.lists(st.integers(0, 1000), min_size=n, max_size=n))
-    return n, edges, roots, shallow
 
 
 def check_against_naive(n, edges, roots, shallow, begin_dtype=np.int64):

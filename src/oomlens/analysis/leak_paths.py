@@ -58,7 +58,7 @@ def deferred_bfs(begin, targets, edge_state, roots, late_roots, n):
             tail += 1
     head = 0
     level = 0
-    while head < tail:
+    while True:  # once at least: late roots are seeded after the first level, even an empty one
         n_pending = 0
         while head < tail:
             v = queue[head]
@@ -89,7 +89,8 @@ def deferred_bfs(begin, targets, edge_state, roots, late_roots, n):
                 parent[w] = pending_src[i]
                 queue[tail] = w
                 tail += 1
-    return parent
+        if head == tail:
+            return parent
 
 
 @dataclass
