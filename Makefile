@@ -35,7 +35,8 @@ test: system-deps $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
-	OOMLENS_FAST_TIER=1 $(BIN)/python -m pytest -q -m "$(FAST_TIER)" $(PYTEST_ARGS)
+	OOMLENS_FAST_TIER=1 $(BIN)/python -m pytest -q -n auto -m "$(FAST_TIER)" \
+	    $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/dominators_vs_visualvm.py

@@ -103,6 +103,15 @@ def pytest_configure(config):
         refuse_outside_tools()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    import needs
+
+    needs.guarding(bool(os.environ.get("OOMLENS_FAST_TIER")))
+    yield
+    needs.guarding(False)
+
+
 def pytest_collection_modifyitems(config, items):
     """Every test gets the markers of what it needs (tests/needs.py), on top of any written."""
     from needs import item_needs

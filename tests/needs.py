@@ -40,11 +40,14 @@ SIGNS = {
 _MARKER_OF = {sign: marker for marker, signs in SIGNS.items() for sign in signs}
 
 
-def _ours(obj) -> bool:
-    """A function or class defined in a module under tests/ (the only code walked)."""
-    module = sys.modules.get(getattr(obj, "__module__", None) or "")
+def _our_module(module) -> bool:
     path = getattr(module, "__file__", None)
     return path is not None and Path(path).resolve().is_relative_to(TESTS)
+
+
+def _ours(obj) -> bool:
+    """A function or class defined in a module under tests/ (the only code walked)."""
+    return _our_module(sys.modules.get(getattr(obj, "__module__", None) or ""))
 
 
 def _codes(obj):
@@ -84,11 +87,14 @@ def needs_of(start: list, namespace_of) -> set[str]:
         names = set().union(*(_names(c) for c in _codes(obj)))
         needed |= {_MARKER_OF[n] for n in names if n in _MARKER_OF}
         scope = namespace_of(obj)
+        # names used as ``module.name`` of one of our helper modules are looked up there too
+        modules = [m for m in (scope.get(n) for n in names)
+                   if isinstance(m, types.ModuleType) and _our_module(m)]
         for name in names:
-            target = scope.get(name)
-            if target is not None and _ours(target) and (inspect.isfunction(target)
-                                                         or isinstance(target, type)):
-                todo.append(target)
+            for target in (scope.get(name), *(getattr(m, name, None) for m in modules)):
+                if target is not None and _ours(target) and (inspect.isfunction(target)
+                                                             or isinstance(target, type)):
+                    todo.append(target)
     return needed
 
 
@@ -111,15 +117,24 @@ def item_needs(item) -> set[str]:
     return needed | needs_of(start, _globals_of)
 
 
+_guarding = False  # set while a test (its setup and teardown included) runs
+
+
 def refuse_outside_tools() -> None:
-    """In the fast tier, starting a program is an error: a test that needs a JVM, a server or
-    a command without its marker fails at once, naming the program. (Connections to the
-    local services are not refused: those tests fail anyway where no service runs.)"""
+    """In the fast tier, a test that starts a program is an error: one that needs a JVM, a
+    server or a command without its marker fails at once, naming the program. (Connections to
+    the local services are not refused: those tests fail anyway where no service runs.) Only
+    while a test runs: pytest-xdist starts its workers as processes too."""
     def hook(event: str, args) -> None:
-        if event == "subprocess.Popen":
+        if _guarding and event == "subprocess.Popen":
             argv = args[1] if isinstance(args[1], list | tuple) else [args[1]]
             program = Path(str(args[0] or (argv[0] if argv else ""))).name
             raise RuntimeError(f"the fast tier starts no program, but a test started "
                                f"{program}: tests/needs.py SIGNS misses what led there")
 
     sys.addaudithook(hook)
+
+
+def guarding(on: bool) -> None:
+    global _guarding
+    _guarding = on
