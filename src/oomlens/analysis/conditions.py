@@ -179,6 +179,15 @@ def fields_used(node) -> set[str]:
     return set().union(*(fields_used(o) for o in node.operands))
 
 
+def paths_used(node) -> set[tuple[str, ...]]:
+    """Every field path a condition reads (to check that a rule names each field's class)."""
+    if isinstance(node, Comparison):
+        return {node.path}
+    if isinstance(node, Not):
+        return paths_used(node.operand)
+    return set().union(*(paths_used(o) for o in node.operands))
+
+
 def evaluate(node, read_path) -> bool | None:
     """True, False or UNKNOWN. ``read_path(path)`` returns a field's value (following
     references), MISSING when there is no such field, or a comparable scalar."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from oomlens.analysis.fields import FieldReader
 from oomlens.hprof import constants as C
 from oomlens.hprof.scan import KIND_CLASS
 
@@ -109,9 +110,12 @@ def _edges_between(begin, targets, holder: int, target: int) -> np.ndarray:
 
 def match_patterns(heap, patterns) -> list[MarkedEdge]:
     """The references in this dump that the patterns name: the static field of a class, or the
-    instance field of every instance of a class (subclasses included). Patterns whose class the
-    dump lacks cost nothing; the instances of the others are found in one pass."""
+    instance field of every instance of a class (subclasses included), the field being the one
+    that class declares or inherits (a subclass's field of the same name is not it:
+    ``fields.FieldReader``). Patterns whose class the dump lacks cost nothing; the instances of
+    the others are found in one pass."""
     found = []
+    reader = FieldReader(heap)
     by_class: dict[int, list] = {}
     for pattern in patterns:
         class_indices = heap.index.classes.by_name(pattern.class_name)
@@ -132,7 +136,7 @@ def match_patterns(heap, patterns) -> list[MarkedEdge]:
                              & (objects.kind != KIND_CLASS))[0]
         for holder in holders.tolist():
             for pattern in by_class[int(objects.class_index[holder])]:
-                value = heap.field_value(holder, pattern.field)
+                value = reader.value(holder, pattern.class_name, pattern.field)
                 if getattr(value, "index", None) is not None:
                     found.append(MarkedEdge(holder, value.index, pattern))
     return found
