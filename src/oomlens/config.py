@@ -24,6 +24,9 @@ Example (every key optional)::
     field = "sLastContext"
     static = true
     description = "The vendor SDK keeps the last Context it was given."
+    api_min = 26                                  # optional: Build.VERSION.SDK_INT limits,
+    api_max = 30                                  # inclusive
+    manufacturer = "samsung"                      # optional: Build.MANUFACTURER (or a list)
 """
 
 from __future__ import annotations
@@ -145,12 +148,47 @@ def _leak_rule(entry: dict, n: int, path: Path) -> LeakRule:
                     source=str(path))
 
 
+_LIBRARY_LEAK_KEYS = {"name", "class", "field", "static", "description", "api_min", "api_max",
+                      "manufacturer"}
+
+
 def _library_leak(entry: dict, n: int, path: Path) -> ReferencePattern:
     where = f"{path}: library_leaks #{n}"
+    unknown = set(entry) - _LIBRARY_LEAK_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     static = entry.get("static", False)
     if not isinstance(static, bool):
         raise ConfigError(f"{where}: 'static' must be true or false")
+    limits = {key: _api_level(entry, key, where) for key in ("api_min", "api_max")}
+    if None not in limits.values() and limits["api_min"] > limits["api_max"]:
+        raise ConfigError(f"{where}: api_min {limits['api_min']} is above api_max "
+                          f"{limits['api_max']}")
     return ReferencePattern(entry.get("name", f"USER_LIBRARY_LEAK_{n}"),
                             _required_text(entry, "class", where),
                             _required_text(entry, "field", where), static,
-                            entry.get("description", ""))
+                            entry.get("description", ""), **limits,
+                            manufacturers=_manufacturers(entry, where))
+
+
+def _api_level(entry: dict, key: str, where: str) -> int | None:
+    value = entry.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                              or value < 1):
+        raise ConfigError(f"{where}: {key!r} must be an Android API level (an integer, 1 or "
+                          f"more), not {value!r}")
+    return value
+
+
+def _manufacturers(entry: dict, where: str) -> tuple[str, ...]:
+    """``manufacturer``: one Build.MANUFACTURER value or a list of them (compared ignoring
+    case); absent: every manufacturer."""
+    value = entry.get("manufacturer")
+    if value is None:
+        return ()
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or \
+            not all(isinstance(m, str) and m.strip() for m in names):
+        raise ConfigError(f"{where}: 'manufacturer' must be a name or a non-empty list of "
+                          f"names, as Build.MANUFACTURER says them (\"samsung\", \"LGE\")")
+    return tuple(m.strip() for m in names)

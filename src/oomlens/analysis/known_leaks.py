@@ -11,26 +11,131 @@ them.
 
 Facts from LeakCanary's AndroidReferenceMatchers, Apache-2.0, descriptions written for oomlens.
 The ignored references also come from its JdkReferenceMatchers. Only patterns that name a
-(class, field) pair are kept; thread-local and JNI-global patterns are left out. ``applies_to``
-gives Android API levels ("API 15-27" means SDK_INT 15 to 27 inclusive) and the manufacturer as
-Android reports it in ``Build.MANUFACTURER`` when the field only exists on that vendor's builds.
+(class, field) pair are kept; thread-local and JNI-global patterns are left out.
+
+A pattern may be limited to Android API levels (``api_min`` / ``api_max``, inclusive, compared
+with the dump's ``Build.VERSION.SDK_INT``) and to manufacturers (``manufacturers``, compared with
+``Build.MANUFACTURER`` ignoring case): the leak is known only there, and elsewhere the same
+reference is no excuse. ``applies_in`` decides for one dump (``android_build``), ``applies_to``
+says it in words ("samsung, API 19-31"). A reference known on two (manufacturer, API) pairs is
+two entries with one name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
 class ReferencePattern:
-    """A reference from ``class_name.field`` (static or instance) known to the platform."""
+    """A reference from ``class_name.field`` (static or instance) known to the platform.
+
+    An instance field is the one ``class_name`` declares or inherits, as in
+    ``((ClassName) holder).field``: a same-named field of a subclass is another field."""
 
     name: str            # stable identifier in UPPER_SNAKE_CASE, e.g. "IMM_NEXT_SERVED_VIEW"
     class_name: str      # fully qualified, inner classes with $
     field: str
     static: bool
     description: str
-    applies_to: str = ""  # e.g. "Android 5-9", "Samsung, Android 5-6", "" when always
+    api_min: int | None = None  # lowest Build.VERSION.SDK_INT the leak is known on; None: any
+    api_max: int | None = None  # highest, inclusive; None: up to the newest
+    manufacturers: tuple[str, ...] = ()  # Build.MANUFACTURER values, any case; (): every one
+
+    def __post_init__(self):
+        for bound in (self.api_min, self.api_max):
+            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)
+                                      or bound < 1):
+                raise ValueError(f"{self.name}: an API level is a positive integer, "
+                                 f"not {bound!r}")
+        if self.api_min is not None and self.api_max is not None and \
+                self.api_min > self.api_max:
+            raise ValueError(f"{self.name}: api_min {self.api_min} is above api_max "
+                             f"{self.api_max}")
+        if not isinstance(self.manufacturers, tuple) or \
+                not all(isinstance(m, str) and m.strip() for m in self.manufacturers):
+            raise ValueError(f"{self.name}: manufacturers must be a tuple of names")
+
+    @property
+    def api_range(self) -> str:
+        """The API levels in words: "API 19-27", "API 29+", "API 22 and lower", "API 24"."""
+        low, high = self.api_min, self.api_max
+        if low is None and high is None:
+            return ""
+        if low == high:
+            return f"API {low}"
+        if high is None:
+            return f"API {low}+"
+        if low is None:
+            return f"API {high} and lower"
+        return f"API {low}-{high}"
+
+    @property
+    def applies_to(self) -> str:
+        """Where the leak is known, in words: "samsung, API 19-31", "API 29+", "" when always."""
+        vendors = ", ".join(self.manufacturers)
+        if not vendors or not self.api_range:
+            return vendors or self.api_range
+        return f"{vendors}{'; ' if len(self.manufacturers) > 1 else ', '}{self.api_range}"
+
+    def excluded_by(self, build) -> str:
+        """Why the dump's build (``android_build.AndroidBuild``) is outside this pattern's
+        limits, "" when it is not. An unknown value excludes nothing (see ``applies_in``)."""
+        sdk = build.sdk_int
+        if sdk is not None and ((self.api_min is not None and sdk < self.api_min) or
+                                (self.api_max is not None and sdk > self.api_max)):
+            return f"the dump is API {sdk}, the leak is known on {self.api_range}"
+        vendor = build.manufacturer
+        if vendor is not None and self.manufacturers and \
+                vendor.casefold() not in {m.casefold() for m in self.manufacturers}:
+            return (f"the dump's manufacturer is {vendor!r}, the leak is known on "
+                    f"{', '.join(self.manufacturers)}")
+        return ""
+
+    def applies_in(self, build) -> bool:
+        """Whether to apply the pattern to a dump of this build.
+
+        A limit whose value the dump does not say (no ``android.os.Build``, a String stripped by
+        ``oomlens strip``, SDK_INT zeroed at ``--level all``) cannot exclude the pattern, so it
+        applies. LeakCanary, which always has both values, applies a vendor's pattern only on
+        that vendor's builds; here an unknown manufacturer is taken as a possible match,
+        because a pattern applied in error shows an app's leak apart as a library leak, still
+        with its trace and its retained size, while one missed sends the developer after a
+        field the vendor added, which the app cannot change. Most vendors' patterns name a
+        field only that vendor's builds declare, so finding the reference in the dump is
+        evidence in itself; and a stripped dump (the default for uploads) then keeps the
+        findings of the original.
+        ``unchecked`` names the limits that were taken on trust, for the report to say."""
+        return not self.excluded_by(build)
+
+    def unchecked(self, build) -> str:
+        """The limits of this pattern the dump's build could not be compared with, and why
+        ("the dump's manufacturer is unknown (...)"); "" when every limit was checked."""
+        api = (self.api_min is not None or self.api_max is not None) and build.sdk_int is None
+        vendor = bool(self.manufacturers) and build.manufacturer is None
+        if api and vendor and build.sdk_unknown_why == build.manufacturer_unknown_why:
+            return f"the dump's API level and manufacturer are unknown ({build.sdk_unknown_why})"
+        gaps = []
+        if api:
+            gaps.append(f"the dump's API level is unknown ({build.sdk_unknown_why})")
+        if vendor:
+            gaps.append(f"the dump's manufacturer is unknown ({build.manufacturer_unknown_why})")
+        return "; ".join(gaps)
+
+
+_SENSOR_MANAGER_LENOVO = ReferencePattern(
+    name="SYSTEM_SENSOR_MANAGER_APP_CONTEXT",
+    class_name="android.hardware.SystemSensorManager",
+    field="mAppContextImpl",
+    static=True,
+    description=(
+        "These builds store the context given to SensorManager in a static field. Get "
+        "SensorManager from the application context."
+    ),
+    manufacturers=("LENOVO",),
+    api_min=19,
+    api_max=19,
+)
 
 
 LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
@@ -45,7 +150,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "its context and outlive it. Fetch the \"permission_controller\" service from the "
             "application context first so the cached instance holds that instead."
         ),
-        applies_to="API 29+",
+        api_min=29,
     ),
     ReferencePattern(
         name="ACTIVITY_REQUEST_FINISH_CALLBACK",
@@ -58,7 +163,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "finishAfterTransition() instead of the default back handling on a task-root "
             "activity avoids it."
         ),
-        applies_to="API 29",
+        api_min=29,
+        api_max=29,
     ),
     ReferencePattern(
         name="ACTIVITY_THREAD_NEW_ACTIVITIES",
@@ -70,7 +176,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "main thread goes idle; if the main thread never idles, finished activities stay "
             "queued. Keep the main thread from being busy without pause."
         ),
-        applies_to="API 19+",
+        api_min=19,
     ),
     ReferencePattern(
         name="ACTIVITY_CLIENT_RECORD_NEXT_IDLE",
@@ -81,7 +187,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "ActivityThread chains client records through nextIdle, and a record of a destroyed "
             "activity sometimes stays in that chain. The cause is not well understood."
         ),
-        applies_to="API 19-27",
+        api_min=19,
+        api_max=27,
     ),
     ReferencePattern(
         name="EDITOR_SPAN_CONTROLLER",
@@ -93,7 +200,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "saving copied the text with this span kept, so the saved Bundle holds the view "
             "tree. Clearing NoCopySpan spans from the saved text works around it."
         ),
-        applies_to="API 19 and lower",
+        api_max=19,
     ),
     ReferencePattern(
         name="EDITOR_EASY_EDIT_SPAN_CONTROLLER",
@@ -104,7 +211,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "Same problem as the SpanController: saved TextView state keeps an Editor span and "
             "through it the whole view tree. Strip NoCopySpan spans from the saved text."
         ),
-        applies_to="API 19 and lower",
+        api_max=19,
     ),
     ReferencePattern(
         name="MEDIA_SESSION_LEGACY_HELPER_INSTANCE",
@@ -115,7 +222,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The lazily created MediaSessionLegacyHelper singleton keeps whichever context first "
             "asked for it. Call getHelper() early with the application context."
         ),
-        applies_to="API 21",
+        api_min=21,
+        api_max=21,
     ),
     ReferencePattern(
         name="TEXT_LINE_CACHED",
@@ -127,7 +235,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "always clear their text, so spans and views stay reachable. Emptying the pool by "
             "reflection (for example when an activity is destroyed) helps."
         ),
-        applies_to="API 22 and lower",
+        api_max=22,
     ),
     ReferencePattern(
         name="MESSAGE_OBJ",
@@ -139,7 +247,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "template messages are never recycled, so their listeners (and the activity) stay "
             "reachable. Posting an empty message to idle handler threads now and then flushes it."
         ),
-        applies_to="API 30 and lower",
+        api_max=30,
     ),
     ReferencePattern(
         name="IMM_NEXT_SERVED_VIEW",
@@ -151,7 +259,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "input and only forgets it when another view takes focus, so a detached view and its "
             "activity linger."
         ),
-        applies_to="API 15-33",
+        api_min=15,
+        api_max=33,
     ),
     ReferencePattern(
         name="IMM_SERVED_VIEW",
@@ -162,7 +271,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "InputMethodManager keeps the view currently served by the keyboard after that view "
             "is detached, until some other view asks for input."
         ),
-        applies_to="API 15-28",
+        api_min=15,
+        api_max=28,
     ),
     ReferencePattern(
         name="IMM_SERVED_INPUT_CONNECTION",
@@ -173,7 +283,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The input connection of the last focused text view stays in InputMethodManager after "
             "the view is gone, and it points back to that view."
         ),
-        applies_to="API 15-27",
+        api_min=15,
+        api_max=27,
     ),
     ReferencePattern(
         name="IMM_LAST_SRV_VIEW",
@@ -184,7 +295,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A vendor-added InputMethodManager field that remembers the last served view and is "
             "not cleared when that view is detached."
         ),
-        applies_to="HUAWEI, API 23-28",
+        manufacturers=("HUAWEI",),
+        api_min=23,
+        api_max=28,
     ),
     ReferencePattern(
         name="IMM_CUR_ROOT_VIEW",
@@ -195,7 +308,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The InputMethodManager singleton keeps the root view of the window that last had "
             "input focus, long after its activity is destroyed."
         ),
-        applies_to="API 15-28",
+        api_min=15,
+        api_max=28,
     ),
     ReferencePattern(
         name="IMM_IME_INSETS_CONSUMER",
@@ -206,7 +320,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "InputMethodManager does not reset its IME insets consumer when the activity that "
             "owns it is destroyed, so the window's view root stays reachable."
         ),
-        applies_to="API 30+",
+        api_min=30,
     ),
     ReferencePattern(
         name="IMM_CURRENT_INPUT_CONNECTION",
@@ -217,7 +331,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "On these builds InputMethodManager keeps the EditableInputConnection of a text view "
             "after its activity is destroyed."
         ),
-        applies_to="samsung, API 28-30",
+        manufacturers=("samsung",),
+        api_min=28,
+        api_max=30,
     ),
     ReferencePattern(
         name="IMM_LAST_FOCUS_VIEW",
@@ -228,7 +344,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A vendor-added InputMethodManager field holds the last focused view and is not "
             "cleared when that view is detached."
         ),
-        applies_to="LGE, API 29",
+        manufacturers=("LGE",),
+        api_min=29,
+        api_max=29,
     ),
     ReferencePattern(
         name="INPUT_MANAGER_LATE_INIT_CONTEXT",
@@ -239,7 +357,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The InputManager singleton keeps the context it was first initialised with, which "
             "can be an activity."
         ),
-        applies_to="API 33",
+        api_min=33,
+        api_max=33,
     ),
     ReferencePattern(
         name="LAYOUT_TRANSITION_PARENT",
@@ -250,7 +369,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A pre-draw listener registered by LayoutTransition captures the parent ViewGroup and "
             "stays on the ViewTreeObserver until the window goes away."
         ),
-        applies_to="API 14-22",
+        api_min=14,
+        api_max=22,
     ),
     ReferencePattern(
         name="SPELL_CHECKER_SESSION_HANDLER",
@@ -261,7 +381,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "If a SpellCheckerSession is closed before the spell checker service connects, the "
             "session's handler keeps it (and its activity) referenced."
         ),
-        applies_to="API 16-24",
+        api_min=16,
+        api_max=24,
     ),
     ReferencePattern(
         name="SPELL_CHECKER_RUNNABLE",
@@ -272,7 +393,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A queued SpellChecker runnable outlives the text view it checks, probably because "
             "the session was closed late or not at all, keeping the detached view."
         ),
-        applies_to="API 22",
+        api_min=22,
+        api_max=22,
     ),
     ReferencePattern(
         name="SUPPORT_ACTIVITY_CHOOSER_MODEL_POLICY",
@@ -283,7 +405,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The shared ActivityChooserModel of the old support library keeps the last policy "
             "set on it, which is often an activity."
         ),
-        applies_to="API 15-22",
+        api_min=15,
+        api_max=22,
     ),
     ReferencePattern(
         name="ACTIVITY_CHOOSER_MODEL_POLICY",
@@ -304,7 +427,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "Another process holds the MediaProjection callback stub, which keeps the "
             "MediaProjection and the activity it was created with."
         ),
-        applies_to="API 22-28",
+        api_min=22,
+        api_max=28,
     ),
     ReferencePattern(
         name="SPEECH_RECOGNIZER_INTERNAL_LISTENER",
@@ -315,7 +439,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The recognizer's IPC listener was a non-static inner class, so the remote side kept "
             "the SpeechRecognizer and its activity context alive."
         ),
-        applies_to="API 20 and lower",
+        api_max=20,
     ),
     ReferencePattern(
         name="ACCOUNT_MANAGER_AMS_TASK_RESPONSE",
@@ -327,7 +451,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "go, and the task holds the activity passed in. Pass a null activity and start any "
             "returned intent yourself."
         ),
-        applies_to="API 27 and lower",
+        api_max=27,
     ),
     ReferencePattern(
         name="MEDIA_SCANNER_CONNECTION_CONTEXT",
@@ -339,7 +463,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "may stay bound after that activity is gone. Create the connection with the "
             "application context and connect/disconnect it yourself."
         ),
-        applies_to="API 22 and lower",
+        api_max=22,
     ),
     ReferencePattern(
         name="USER_MANAGER_CONTEXT",
@@ -350,7 +474,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "UserManager.get() caches one instance in a static field, built with whatever context "
             "called first. Call it from Application.onCreate() so the application context wins."
         ),
-        applies_to="API 18-25",
+        api_min=18,
+        api_max=25,
     ),
     ReferencePattern(
         name="APP_WIDGET_HOST_CALLBACKS",
@@ -361,7 +486,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "Native binder code keeps the AppWidgetHost callbacks stub, which never released the "
             "host and its context."
         ),
-        applies_to="API 21 and lower",
+        api_max=21,
     ),
     ReferencePattern(
         name="AUDIO_MANAGER_FOCUS_LISTENER",
@@ -373,7 +498,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "focus without giving it up, leaking the activity. Get AudioManager from the "
             "application context."
         ),
-        applies_to="API 22 and lower",
+        api_max=22,
     ),
     ReferencePattern(
         name="EDITOR_BLINK",
@@ -385,7 +510,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "cursor leaves a pending message that holds its view. Call setCursorVisible(false) "
             "when dismissing the dialog."
         ),
-        applies_to="API 23 and lower",
+        api_max=23,
     ),
     ReferencePattern(
         name="CONNECTIVITY_MANAGER_INSTANCE",
@@ -397,7 +522,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "context, so an activity that asked first is kept forever. Get the service once from "
             "the application context at startup."
         ),
-        applies_to="API 23 and lower",
+        api_max=23,
     ),
     ReferencePattern(
         name="ACCESSIBILITY_NODE_INFO_ORIGINAL_TEXT",
@@ -408,7 +533,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "Pooled AccessibilityNodeInfo objects were not cleared of their original text, whose "
             "spans reach a TextView watcher and so the whole view tree."
         ),
-        applies_to="API 26-27",
+        api_min=26,
+        api_max=27,
     ),
     ReferencePattern(
         name="ASSIST_STRUCTURE_VIEW_NODE_TEXT",
@@ -419,7 +545,7 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "Assist and autofill snapshots keep on-screen text with its spans, and text watcher "
             "or editor spans lead back to the views."
         ),
-        applies_to="API 24+",
+        api_min=24,
     ),
     ReferencePattern(
         name="ACCESSIBILITY_LINE_TEXT_SEGMENT_ITERATOR",
@@ -430,7 +556,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The shared line iterator used for accessibility keeps a text Layout whose spans can "
             "reach a TextView and its hierarchy."
         ),
-        applies_to="API 27",
+        api_min=27,
+        api_max=27,
     ),
     ReferencePattern(
         name="BIOMETRIC_PROMPT_FINGERPRINT_MANAGER",
@@ -441,7 +568,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "BiometricPrompt keeps a FingerprintManager that was created with an activity that "
             "has since been destroyed."
         ),
-        applies_to="API 28",
+        api_min=28,
+        api_max=28,
     ),
     ReferencePattern(
         name="MAGNIFIER_POPUP_CALLBACK",
@@ -452,7 +580,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The magnifier popup is held natively by the renderer's frame callback and keeps the "
             "completion callback of a text handle view after the activity is gone."
         ),
-        applies_to="API 28",
+        api_min=28,
+        api_max=28,
     ),
     ReferencePattern(
         name="BACKDROP_FRAME_RENDERER_DECOR_VIEW",
@@ -463,7 +592,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "In some release paths the backdrop renderer thread keeps running and holds the "
             "window's DecorView, and with it the destroyed activity."
         ),
-        applies_to="API 24-26",
+        api_min=24,
+        api_max=26,
     ),
     ReferencePattern(
         name="VIEW_LOCATION_HOLDER_ROOT",
@@ -474,7 +604,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "Pooled ViewLocationHolder objects do not reset their root ViewGroup when cleared, so "
             "a detached hierarchy stays reachable from the pool."
         ),
-        applies_to="API 28",
+        api_min=28,
+        api_max=28,
     ),
     ReferencePattern(
         name="ACCESSIBILITY_NODE_ID_MANAGER_VIEWS",
@@ -485,7 +616,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "This registry keeps every attached view strongly until it is detached; a view that "
             "gets detached before it is attached is never removed."
         ),
-        applies_to="API 28-29",
+        api_min=28,
+        api_max=29,
     ),
     ReferencePattern(
         name="TEXT_TO_SPEECH_CONTEXT",
@@ -496,7 +628,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "shutdown() does not drop the context, and the TTS service process keeps the object "
             "alive. Create TextToSpeech with the application context."
         ),
-        applies_to="API 24",
+        api_min=24,
+        api_max=24,
     ),
     ReferencePattern(
         name="TTS_ENGINES_CONTEXT",
@@ -507,7 +640,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The engine list owned by a TextToSpeech object keeps the same context after "
             "shutdown(). Create TextToSpeech with the application context."
         ),
-        applies_to="API 24",
+        api_min=24,
+        api_max=24,
     ),
     ReferencePattern(
         name="PACKAGE_MANAGER_HAS_SYSTEM_FEATURE_QUERY",
@@ -518,7 +652,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "In an Android 11 preview this cached query was an inner class, so the cache kept the "
             "package manager and the context it was obtained from."
         ),
-        applies_to="API 29",
+        api_min=29,
+        api_max=29,
     ),
     ReferencePattern(
         name="COMPANION_DEVICE_SERVICE_STUB",
@@ -529,7 +664,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The service's binder stub is an inner class held by the system, and the service does "
             "not drop it when destroyed, so the destroyed service is kept."
         ),
-        applies_to="API 31",
+        api_min=31,
+        api_max=31,
     ),
     ReferencePattern(
         name="BACK_INVOKED_CALLBACK_WRAPPER",
@@ -538,9 +674,10 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
         static=False,
         description=(
             "Another process keeps this back-navigation IPC stub, whose callback leads to a "
-            "detached view root."
+            "detached view root. Seen on the Android 13 preview build TPP2.220218.008."
         ),
-        applies_to="API 32, build TPP2.220218.008 (Android 13 preview)",
+        api_min=32,
+        api_max=32,
     ),
     ReferencePattern(
         name="CONNECTIVITY_MANAGER_CALLBACK_HANDLER",
@@ -551,7 +688,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A statically kept callback handler points to the ConnectivityManager that created "
             "it, which may hold an activity context. Fixed in API 34."
         ),
-        applies_to="API 33",
+        api_min=33,
+        api_max=33,
     ),
     ReferencePattern(
         name="HOST_APDU_SERVICE_MSG_HANDLER",
@@ -562,7 +700,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The NFC card emulation service's message handler outlives the service and keeps "
             "the destroyed HostApduService."
         ),
-        applies_to="API 29-33",
+        api_min=29,
+        api_max=33,
     ),
     ReferencePattern(
         name="VIEW_GROUP_PRE_SORTED_CHILDREN",
@@ -573,7 +712,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A scratch list of children sorted for drawing is not emptied after use, so removed "
             "child views stay referenced by their former parent."
         ),
-        applies_to="API 30",
+        api_min=30,
+        api_max=30,
     ),
     ReferencePattern(
         name="VIEW_GROUP_CURRENT_DRAG_CHILD",
@@ -584,7 +724,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "After a drag and drop, the parent keeps the child that was dragged over even once "
             "that child has been detached."
         ),
-        applies_to="API 29-30",
+        api_min=29,
+        api_max=30,
     ),
     ReferencePattern(
         name="VIEW_TOOLTIP_HIDE_CALLBACK",
@@ -596,7 +737,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "view, keeping it for about 15 seconds after it is removed. The lambda class number "
             "differs between releases; this one was seen on API 33."
         ),
-        applies_to="API 26-34",
+        api_min=26,
+        api_max=34,
     ),
     ReferencePattern(
         name="ACTIVITY_TRANSITION_STATE_EXITING_TO_VIEW",
@@ -607,7 +749,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "After a shared element transition the activity's transition state keeps the view "
             "that took part in it."
         ),
-        applies_to="API 28-29",
+        api_min=28,
+        api_max=29,
     ),
     ReferencePattern(
         name="ANIMATION_HANDLER_ANIMATOR_REQUESTORS",
@@ -618,7 +761,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The per-thread AnimationHandler keeps a destroyed activity's view root in its list "
             "of animation requestors."
         ),
-        applies_to="API 33",
+        api_min=33,
+        api_max=33,
     ),
     ReferencePattern(
         name="FLIPPER_APPLICATION_DESCRIPTOR",
@@ -637,7 +781,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
         field="mContext",
         static=True,
         description="The S Pen gesture manager stores an activity in a static context field.",
-        applies_to="samsung, API 19",
+        manufacturers=("samsung",),
+        api_min=19,
+        api_max=19,
     ),
     ReferencePattern(
         name="CLIPBOARD_UI_MANAGER_CONTEXT",
@@ -648,7 +794,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The clipboard UI singleton keeps the context it was first created with. Call "
             "ClipboardUIManager.getInstance() with the application context at startup."
         ),
-        applies_to="samsung, API 19-21",
+        manufacturers=("samsung",),
+        api_min=19,
+        api_max=21,
     ),
     ReferencePattern(
         name="SEM_CLIPBOARD_MANAGER_CONTEXT",
@@ -659,7 +807,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "Binder callbacks inside the clipboard manager are held over IPC and keep the "
             "manager, whose context is an activity."
         ),
-        applies_to="samsung, API 19-24",
+        manufacturers=("samsung",),
+        api_min=19,
+        api_max=24,
     ),
     ReferencePattern(
         name="CLIPBOARD_EX_MANAGER_CONTEXT",
@@ -670,7 +820,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A natively held paste-event callback keeps ClipboardExManager, whose context is a "
             "destroyed activity."
         ),
-        applies_to="samsung, API 23",
+        manufacturers=("samsung",),
+        api_min=23,
+        api_max=23,
     ),
     ReferencePattern(
         name="CLIPBOARD_EX_MANAGER_PERSONA_MANAGER",
@@ -681,7 +833,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The same paste-event callback reaches a PersonaManager through ClipboardExManager, "
             "and that PersonaManager holds a destroyed activity."
         ),
-        applies_to="samsung, API 23",
+        manufacturers=("samsung",),
+        api_min=23,
+        api_max=23,
     ),
     ReferencePattern(
         name="TEXT_VIEW_CLIPBOARD_PASTE_EVENT",
@@ -692,7 +846,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A TextView paste-event callback added by the vendor is held by native code and "
             "keeps the text view after it is detached."
         ),
-        applies_to="samsung, API 22",
+        manufacturers=("samsung",),
+        api_min=22,
+        api_max=22,
     ),
     ReferencePattern(
         name="SEM_EMERGENCY_MANAGER_CONTEXT",
@@ -702,7 +858,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
         description=(
             "The emergency mode singleton keeps a window decor context and so the activity."
         ),
-        applies_to="samsung, API 19-24",
+        manufacturers=("samsung",),
+        api_min=19,
+        api_max=24,
     ),
     ReferencePattern(
         name="SEM_PERSONA_MANAGER_CONTEXT",
@@ -710,7 +868,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
         field="mContext",
         static=False,
         description="The Knox persona manager keeps the activity context it was created with.",
-        applies_to="samsung, API 24",
+        manufacturers=("samsung",),
+        api_min=24,
+        api_max=24,
     ),
     ReferencePattern(
         name="SEM_APP_ICON_SOLUTION_CONTEXT",
@@ -718,7 +878,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
         field="mContext",
         static=False,
         description="A vendor icon helper keeps the activity context it was created with.",
-        applies_to="samsung, API 28-29",
+        manufacturers=("samsung",),
+        api_min=28,
+        api_max=29,
     ),
     ReferencePattern(
         name="AW_RESOURCE_RESOURCES",
@@ -729,7 +891,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The system WebView stores the Resources it was given in a static field, and those "
             "resources can belong to an activity context."
         ),
-        applies_to="samsung, API 19",
+        manufacturers=("samsung",),
+        api_min=19,
+        api_max=19,
     ),
     ReferencePattern(
         name="TEXT_VIEW_LAST_HOVERED_VIEW",
@@ -740,7 +904,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A static field added to TextView remembers the last view hovered, for example by a "
             "stylus, and is not cleared when it is detached."
         ),
-        applies_to="samsung, API 19-31",
+        manufacturers=("samsung",),
+        api_min=19,
+        api_max=31,
     ),
     ReferencePattern(
         name="PERSONA_MANAGER_CONTEXT",
@@ -751,7 +917,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The app's Resources reach a vendor PersonaManager whose context field is an "
             "activity, so the activity lives as long as the package's resources."
         ),
-        applies_to="samsung, API 19",
+        manufacturers=("samsung",),
+        api_min=19,
+        api_max=19,
     ),
     ReferencePattern(
         name="RESOURCES_CONTEXT",
@@ -762,7 +930,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "Vendor builds gave Resources a context field, and the preloaded system Resources "
             "kept statically by the zygote end up pointing at an activity."
         ),
-        applies_to="samsung, API 19",
+        manufacturers=("samsung",),
+        api_min=19,
+        api_max=19,
     ),
     ReferencePattern(
         name="VIEW_CONFIGURATION_CONTEXT",
@@ -773,7 +943,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "Vendor builds gave ViewConfiguration a context field, and the statically cached "
             "configurations keep the activity that created them."
         ),
-        applies_to="samsung, API 19",
+        manufacturers=("samsung",),
+        api_min=19,
+        api_max=19,
     ),
     ReferencePattern(
         name="AUDIO_MANAGER_CONTEXT_STATIC",
@@ -784,7 +956,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A static context field added to AudioManager by the vendor ends up holding an "
             "activity."
         ),
-        applies_to="samsung, API 19",
+        manufacturers=("samsung",),
+        api_min=19,
+        api_max=19,
     ),
     ReferencePattern(
         name="ACTIVITY_MANAGER_CONTEXT",
@@ -795,7 +969,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "ActivityManager was given a static context field that keeps the activity which "
             "first obtained the service."
         ),
-        applies_to="samsung, API 22-23",
+        manufacturers=("samsung",),
+        api_min=22,
+        api_max=23,
     ),
     ReferencePattern(
         name="TEXT_VIEW_TARGET_VIEW",
@@ -803,7 +979,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
         field="mTargetView",
         static=True,
         description="A static field added to TextView keeps a view after it is detached.",
-        applies_to="samsung, API 27",
+        manufacturers=("samsung",),
+        api_min=27,
+        api_max=27,
     ),
     ReferencePattern(
         name="MULTI_WINDOW_DECOR_SUPPORT_WINDOW",
@@ -814,7 +992,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A vendor multi-window helper hanging off DecorView keeps the PhoneWindow of a "
             "destroyed activity."
         ),
-        applies_to="samsung, API 26-29",
+        manufacturers=("samsung",),
+        api_min=26,
+        api_max=29,
     ),
     # ---------------------------------------------------------------- other manufacturers
     ReferencePattern(
@@ -825,7 +1005,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
         description=(
             "A vendor gesture performance singleton stores an activity in a static context field."
         ),
-        applies_to="HUAWEI, API 24-25",
+        manufacturers=("HUAWEI",),
+        api_min=24,
+        api_max=25,
     ),
     ReferencePattern(
         name="BUBBLE_POPUP_HELPER_HELPER",
@@ -836,7 +1018,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The vendor's text selection bubble popup uses a static helper that remembers the "
             "most recently focused text view."
         ),
-        applies_to="LGE, API 19-22",
+        manufacturers=("LGE",),
+        api_min=19,
+        api_max=22,
     ),
     ReferencePattern(
         name="LG_CONTEXT_CONTEXT",
@@ -844,7 +1028,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
         field="mContext",
         static=False,
         description="A vendor singleton keeps the activity context it was first created with.",
-        applies_to="LGE, API 21",
+        manufacturers=("LGE",),
+        api_min=21,
+        api_max=21,
     ),
     ReferencePattern(
         name="SMART_COVER_MANAGER_CONTEXT",
@@ -855,7 +1041,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A natively held smart cover callback keeps the cover manager and the activity "
             "context it holds."
         ),
-        applies_to="LGE, API 27",
+        manufacturers=("LGE",),
+        api_min=27,
+        api_max=27,
     ),
     ReferencePattern(
         name="NVIDIA_MAPPER_SERVICE_CLIENT",
@@ -866,19 +1054,13 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A handler inside the vendor game controller mapper keeps its MapperClient, which "
             "holds an activity context."
         ),
-        applies_to="NVIDIA, API 19",
+        manufacturers=("NVIDIA",),
+        api_min=19,
+        api_max=19,
     ),
-    ReferencePattern(
-        name="SYSTEM_SENSOR_MANAGER_APP_CONTEXT",
-        class_name="android.hardware.SystemSensorManager",
-        field="mAppContextImpl",
-        static=True,
-        description=(
-            "These builds store the context given to SensorManager in a static field. Get "
-            "SensorManager from the application context."
-        ),
-        applies_to="LENOVO, API 19; vivo, API 22",
-    ),
+    _SENSOR_MANAGER_LENOVO,
+    # the same reference on another build
+    replace(_SENSOR_MANAGER_LENOVO, manufacturers=("vivo",), api_min=22, api_max=22),
     ReferencePattern(
         name="INSTRUMENTATION_RECOMMEND_ACTIVITY",
         class_name="android.app.Instrumentation",
@@ -888,7 +1070,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "FlymeOS added a static field to Instrumentation that keeps its internal "
             "RecommendActivity alive."
         ),
-        applies_to="Meizu, API 21-22",
+        manufacturers=("Meizu",),
+        api_min=21,
+        api_max=22,
     ),
     ReferencePattern(
         name="DEVICE_POLICY_MANAGER_SETTINGS_OBSERVER",
@@ -900,7 +1084,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "and keeps the manager, which keeps its creating context rather than the "
             "application context."
         ),
-        applies_to="motorola, API 19-22",
+        manufacturers=("motorola",),
+        api_min=19,
+        api_max=22,
     ),
     ReferencePattern(
         name="EXTENDED_STATUS_BAR_MANAGER_CONTEXT",
@@ -910,7 +1096,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
         description=(
             "A vendor status bar manager keeps a decor context belonging to a destroyed activity."
         ),
-        applies_to="SHARP, API 30+",
+        manufacturers=("SHARP",),
+        api_min=30,
     ),
     ReferencePattern(
         name="EXTENDED_STATUS_BAR_MANAGER_INSTANCE",
@@ -921,7 +1108,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "The same vendor status bar manager is cached in a static field, and its context is a "
             "decor context of a destroyed activity."
         ),
-        applies_to="SHARP, API 28",
+        manufacturers=("SHARP",),
+        api_min=28,
+        api_max=28,
     ),
     ReferencePattern(
         name="ONEPLUS_SCENE_CALL_BLOCKER_CONTEXT",
@@ -929,7 +1118,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
         field="sContext",
         static=True,
         description="A vendor utility keeps an activity in a static context field.",
-        applies_to="OnePlus, API 28",
+        manufacturers=("OnePlus",),
+        api_min=28,
+        api_max=28,
     ),
     ReferencePattern(
         name="PERF_MONITOR_LAST_CALLBACK",
@@ -940,7 +1131,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A vendor performance monitor keeps the last click callback, which points at the "
             "clicked view, in a static field."
         ),
-        applies_to="OnePlus, API 30",
+        manufacturers=("OnePlus",),
+        api_min=30,
+        api_max=30,
     ),
     ReferencePattern(
         name="RAZER_TEXT_KEY_LISTENER_CONTEXT",
@@ -951,7 +1144,9 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "TextKeyListener instances are shared through a static array, and this vendor build "
             "gave them a context field that ends up holding an activity."
         ),
-        applies_to="Razer, API 28",
+        manufacturers=("Razer",),
+        api_min=28,
+        api_max=28,
     ),
     ReferencePattern(
         name="RESOURCES_IMPL_APP_CONTEXT",
@@ -962,7 +1157,8 @@ LIBRARY_LEAKS: tuple[ReferencePattern, ...] = (
             "A forked framework shared by several vendors added a static context field to "
             "ResourcesImpl that can end up holding a service or activity context."
         ),
-        applies_to="HMD Global, INFINIX, LENOVO, Xiaomi, TES, realme; API 30+",
+        manufacturers=("HMD Global", "INFINIX", "LENOVO", "Xiaomi", "TES", "realme"),
+        api_min=30,
     ),
 )
 

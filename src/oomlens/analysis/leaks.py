@@ -11,6 +11,12 @@
    biggest retained size first (cheap on dumps with thousands of leaking objects), and the
    traced ones are grouped again by signature. Leaks reached only through a known platform
    reference are library leaks, reported apart.
+
+The known references apply as the dump's Android build allows (``android_build``): one known
+only on other API levels or on another manufacturer's builds is an ordinary reference here. A
+limit the dump cannot be compared with (its manufacturer's text stripped, no android.os.Build)
+does not exclude the pattern, and the library leak's ``applies_to`` then says which limit was
+not checked (``ReferencePattern.applies_in`` says why).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from oomlens.analysis import known_leaks
+from oomlens.analysis.android_build import AndroidBuild, read_android_build
 from oomlens.analysis.app_code import AppPackages
 from oomlens.analysis.class_retained import retained_of_groups
 from oomlens.analysis.inspectors import Inspector, LeakRule
@@ -58,10 +65,14 @@ class LeakGroup:
     untraced_objects: int = 0  # more leaking objects of this class, beyond the trace budget
     watch_keys: list[str] = field(default_factory=list)
     watch_descriptions: list[str] = field(default_factory=list)
+    unchecked: str = ""  # the library pattern's limits the dump's build could not be checked on
 
     def to_json(self, heap) -> dict:
         ids = heap.index.objects.ids
         pattern = self.library_leak
+        applies_to = "" if pattern is None else pattern.applies_to
+        if self.unchecked:
+            applies_to = f"{applies_to}, not checked: {self.unchecked}"
         return {
             "signature": self.signature, "class": self.class_name, "reason": self.reason,
             "rule": self.rule, "instances": len(self.objects),
@@ -72,7 +83,7 @@ class LeakGroup:
             "library_leak": None if pattern is None else {
                 "pattern": pattern.name, "class": pattern.class_name, "field": pattern.field,
                 "static": pattern.static, "description": pattern.description,
-                "applies_to": pattern.applies_to},
+                "applies_to": applies_to},
             "traces": [t.to_json() for t in self.traces],
         }
 
@@ -83,6 +94,8 @@ class LeakFindings:
     library_leaks: list[LeakGroup]
     candidates: int  # leaking objects found before de-duplication
     finder: LeakPathFinder
+    build: AndroidBuild  # what the dump says of its Android build
+    library_patterns: list  # the known references applied to this dump (its build allows them)
 
 
 def _watched_candidates(heap, reachable: np.ndarray) -> dict[int, Candidate]:
@@ -137,7 +150,9 @@ def find_leaks(heap, rules: list[LeakRule], app: AppPackages, max_traces: int = 
                ignored_patterns=known_leaks.IGNORED_REFERENCES) -> LeakFindings:
     inspector = Inspector(heap, rules)
     candidates = find_candidates(heap, inspector)
-    finder = LeakPathFinder(heap, library_patterns, ignored_patterns)
+    build = read_android_build(heap)
+    applied = [p for p in library_patterns if p.applies_in(build)]
+    finder = LeakPathFinder(heap, applied, [p for p in ignored_patterns if p.applies_in(build)])
     retained = heap.dominator_tree.retained
 
     by_class: dict[str, list[int]] = defaultdict(list)
@@ -169,9 +184,10 @@ def find_leaks(heap, rules: list[LeakRule], app: AppPackages, max_traces: int = 
                                              or trace.suspect_references))
             group = groups.get(signature)
             if group is None:
-                group = groups[signature] = LeakGroup(signature, class_name, candidate.reason,
-                                                      candidate.rule, [], [],
-                                                      library_leak=pattern)
+                group = groups[signature] = LeakGroup(
+                    signature, class_name, candidate.reason, candidate.rule, [], [],
+                    library_leak=pattern,
+                    unchecked=pattern.unchecked(build) if pattern is not None else "")
             first_group = first_group or group
             group.objects.append(index)
             if len(group.traces) < TRACES_SHOWN:
@@ -191,5 +207,5 @@ def find_leaks(heap, rules: list[LeakRule], app: AppPackages, max_traces: int = 
     ordered = sorted(groups.values(), key=lambda g: (-g.retained_bytes, g.class_name))
     return LeakFindings([g for g in ordered if g.library_leak is None],
                         [g for g in ordered if g.library_leak is not None],
-                        len(candidates), finder)
+                        len(candidates), finder, build, applied)
 
