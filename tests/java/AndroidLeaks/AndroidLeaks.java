@@ -1,11 +1,13 @@
 // Android leak situations rebuilt on a plain JVM with stand-in framework classes (android.*,
 // androidx.*, leakcanary.*: real class and field names, no behaviour), then a heap dump of them.
-// Run as `java AndroidLeaks <dump-path> [a|b|c]`. SCENARIOS.md says what the dump holds: for each
-// scenario the leaking objects, their shortest strong path, what must not be reported and the
-// retained payload.
+// Run as `java AndroidLeaks <dump-path> [a|b|c|d [SDK_INT [MANUFACTURER]]]`. SCENARIOS.md says what
+// the dump holds: for each scenario the leaking objects, their shortest strong path, what must not
+// be reported and the retained payload.
 //
 // Variants: "a" (default) as in SCENARIOS.md; "b" the same bugs with other counts, payloads 16
-// bytes bigger and other object ids; "c" as "a" but S1's activity hangs from another static field.
+// bytes bigger and other object ids; "c" as "a" but S1's activity hangs from another static field;
+// "d" as "a" plus S18-S21 and an android.os.Build saying SDK_INT (default 21) and MANUFACTURER
+// (default "samsung"). Only "d" loads android.os.Build and the classes of S18-S21.
 //
 // The dump is written with live=false: a live dump runs a full GC first, which would clear the
 // weak references of S3 and of the LeakCanary watchers. Nothing built here may be near a GC either
@@ -48,8 +50,13 @@ public class AndroidLeaks {
         HotSpotDiagnosticMXBean bean =
             ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class);
         String variant = args.length > 1 ? args[1] : "a";
-        if (!variant.equals("a") && !variant.equals("b") && !variant.equals("c")) {
-            throw new IllegalArgumentException("variant must be a, b or c: " + variant);
+        if (!variant.equals("a") && !variant.equals("b") && !variant.equals("c")
+                && !variant.equals("d")) {
+            throw new IllegalArgumentException("variant must be a, b, c or d: " + variant);
+        }
+        if (variant.equals("d")) {
+            android.os.Build.VERSION.SDK_INT = args.length > 2 ? Integer.parseInt(args[2]) : 21;
+            android.os.Build.MANUFACTURER = args.length > 3 ? args[3] : "samsung";
         }
 
         // Everything is built in methods that return nothing, so that no local variable of main
@@ -258,6 +265,9 @@ public class AndroidLeaks {
         frameHeld.payload = new byte[280_000 + extra];
         AppState.sFrameHeld = frameHeld;
 
+        if (variant.equals("d")) {
+            RuleCases.build(app);  // another class: a and c load none of its classes
+        }
         Reference.reachabilityFence(present);
     }
 

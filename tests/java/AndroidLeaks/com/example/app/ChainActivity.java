@@ -1,0 +1,7 @@
+package com.example.app;
+
+import android.app.Activity;
+
+public class ChainActivity extends Activity {
+    public byte[] payload;
+}

@@ -1,0 +1,7 @@
+package com.example.app;
+
+import android.view.View;
+
+public class ChainView extends View {
+
+}
