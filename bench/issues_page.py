@@ -9,7 +9,7 @@ database on the local PostgreSQL (dropped afterwards), with a realistic spread: 
 falls off as a power law (the commonest issues have thousands of reports, most have a handful),
 each report counts for one to three issues, 30 days of arrival times, 20 app versions (newer ones
 later in the month), 200 device models, owners for most issues, a few fixed or ignored. Their
-aggregates are then computed by ``issue_aggregates.recompute`` (the code that fold runs), timed.
+aggregates are then computed by ``issues.counters.recompute`` (the code that fold runs), timed.
 
 A real ``oomlens serve`` runs on each database; requests carry a read key as a Bearer token
 (the page accepts it like a login). Timed per view, after 3 unmeasured requests: ``--requests``
@@ -44,8 +44,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, insert, select, text
 
-from oomlens.server import db, issue_aggregates, keys
-from oomlens.server.models import DONE, Issue, IssueReport, Project, Report
+from oomlens.server.core import db, keys
+from oomlens.server.core.models import DONE, Issue, IssueReport, Project, Report
+from oomlens.server.issues import counters
 from oomlens.server.probe import free_port, wait_until_up
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -144,7 +145,7 @@ def generate(url: str, n_issues: int, n_reports: int, seed: int = 6) -> tuple[st
         s.commit()
         made["insert_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        issue_aggregates.recompute(s, range(1, n_issues + 1))
+        counters.recompute(s, range(1, n_issues + 1))
         s.commit()
         made["recompute_all_s"] = time.perf_counter() - t0
         hottest = s.scalar(select(Issue.id).order_by(Issue.reports.desc()).limit(1))
@@ -190,7 +191,7 @@ def _time_recompute(s, issue_id: int, repeat: int = 10) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        issue_aggregates.recompute(s, [issue_id])
+        counters.recompute(s, [issue_id])
         s.flush()
         times.append((time.perf_counter() - t0) * 1000)
         s.rollback()

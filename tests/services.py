@@ -43,7 +43,7 @@ def migrated_sessions(url: str | None):
     fresh PostgreSQL database, dropped afterwards."""
     import pytest
 
-    from oomlens.server import db
+    from oomlens.server.core import db
 
     fresh = url is None
     if fresh:

@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
+from oomlens.server.core import db
+from oomlens.server.core.models import DONE, Project, Report
+from oomlens.server.issues import fold
+from oomlens.server.issues.queries import SORTABLE
 from oomlens.units import human_bytes
-from oomlens.server import aggregate, db
-from oomlens.server.issues_view import SORTABLE
-from oomlens.server.models import DONE, Project, Report
 from test_server_api import Server, upload, wait_done
 
 pytestmark = pytest.mark.browser
@@ -322,9 +323,9 @@ def test_more_than_fifty_issues_come_in_pages(served, browser):
                             dump_format="hprof")
             s.add(report)
             s.flush()
-            aggregate.fold(s, report, {"leaks": [{"signature": f"many-{n}", "reason": "test",
-                                                  "class": f"com.example.Many{n}",
-                                                  "retained_bytes": 1000 + n}]})
+            fold.fold(s, report, {"leaks": [{"signature": f"many-{n}", "reason": "test",
+                                             "class": f"com.example.Many{n}",
+                                             "retained_bytes": 1000 + n}]})
         s.commit()
     engine.dispose()
     page, errors = logged_in(browser, (server, keys))

@@ -18,7 +18,7 @@ from sqlalchemy import text
 import test_server_store
 from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
-from oomlens.server.models import IGNORED, Issue, Project, Report
+from oomlens.server.core.models import IGNORED, Issue, Project, Report
 from oomlens.server.web import overview
 from test_server_api import Server, upload, wait_done
 from test_server_webhooks import Receiver, verifies

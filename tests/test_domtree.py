@@ -1,7 +1,8 @@
-"""The dominator tree a report keeps for the dashboard's explorer (server/domtree), written from
-real dumps and checked against the heap it came from: every kept node's sizes and class, its
-children biggest first, kept children plus the summary of the rest adding up to what it retains,
-the size bound, and a reader that reads only what it is asked for."""
+"""The dominator tree a report keeps for the dashboard's explorer
+(server/reports/dominator_tree.py), written from real dumps and checked against the heap it came
+from: every kept node's sizes and class, its children biggest first, kept children plus the
+summary of the rest adding up to what it retains, the size bound, and a reader that reads only
+what it is asked for."""
 
 from __future__ import annotations
 
@@ -11,25 +12,25 @@ import numpy as np
 import pytest
 
 from oomlens.ids import format_id
-from oomlens.server import domtree
+from oomlens.server.reports import dominator_tree
 
 LEAK_DUMP = "dalvik_leak_service_binder.hprof.gz"
 
 
-def written(heap, max_nodes: int = domtree.MAX_NODES) -> tuple[bytes, dict]:
+def written(heap, max_nodes: int = dominator_tree.MAX_NODES) -> tuple[bytes, dict]:
     out = io.BytesIO()
-    header = domtree.write(heap, out, max_nodes)
+    header = dominator_tree.write(heap, out, max_nodes)
     return out.getvalue(), header
 
 
 def all_rows(data: bytes) -> np.ndarray:
-    tree = domtree.DomTree(io.BytesIO(data))
-    return tree._read("rows", domtree.ROW, 0, tree.header["rows"])
+    tree = dominator_tree.DomTree(io.BytesIO(data))
+    return tree._read("rows", dominator_tree.ROW, 0, tree.header["rows"])
 
 
-def check_against_heap(heap, data: bytes) -> domtree.DomTree:
+def check_against_heap(heap, data: bytes) -> dominator_tree.DomTree:
     """Every row of the file agrees with ``heap``; returns the reader."""
-    tree = domtree.DomTree(io.BytesIO(data))
+    tree = dominator_tree.DomTree(io.BytesIO(data))
     rows = all_rows(data)
     begin, children = heap.dominator_children
     retained = heap.dominator_tree.retained
@@ -47,7 +48,7 @@ def check_against_heap(heap, data: bytes) -> domtree.DomTree:
         assert (np.diff(kids["retained"]) <= 0).all(), "children not biggest first"
         assert int(kids["retained"].sum()) + node.more_bytes == \
             node.retained_bytes - node.shallow_bytes
-        if row == domtree.ROOT:
+        if row == dominator_tree.ROOT:
             real = root_children
         else:
             index = heap.object(int(record["id"])).index
@@ -76,14 +77,14 @@ def test_the_kept_tree_agrees_with_the_heap_row_by_row(open_dump):
     # the root's first children are the report's top_retained
     top = [(format_id(int(heap.index.objects.ids[i])), int(heap.dominator_tree.retained[i]))
            for i in heap.top_dominators(20)]
-    root = tree.node(domtree.ROOT)
+    root = tree.node(dominator_tree.ROOT)
     assert [(c.object_id, c.retained_bytes) for c in tree.children(root, 0, 20)] == top
 
 
 def test_a_node_is_found_by_its_id_and_an_unkept_object_is_not(open_dump):
     heap = open_dump(LEAK_DUMP)
     data, _ = written(heap)
-    tree = domtree.DomTree(io.BytesIO(data))
+    tree = dominator_tree.DomTree(io.BytesIO(data))
     rows = all_rows(data)
     for row in range(1, len(rows), 37):
         assert tree.find(int(rows[row]["id"])) == tree.node(row)
@@ -120,26 +121,26 @@ class CountingFile(io.BytesIO):
 def test_reading_one_level_reads_only_that_level(open_dump):
     data, header = written(open_dump(LEAK_DUMP))
     f = CountingFile(data)
-    tree = domtree.DomTree(f)
-    root = tree.node(domtree.ROOT)
+    tree = dominator_tree.DomTree(f)
+    root = tree.node(dominator_tree.ROOT)
     before = f.bytes_read
     children = tree.children(root, 0, 100)
     names = sum(len(c.class_name.encode()) for c in children)
     assert len(children) == 100
     # the rows (and their first child pointer) plus two name offsets and a name per child
-    assert f.bytes_read - before == 101 * domtree.ROW.itemsize + 100 * 16 + names
+    assert f.bytes_read - before == 101 * dominator_tree.ROW.itemsize + 100 * 16 + names
     assert f.bytes_read < len(data) / 20
 
 
 @pytest.mark.parametrize("bad", [b"", b"OOMLDOM1", b"PK\x03\x04 not a tree at all",
-                                 domtree.MAGIC + b"\x05\x00\x00\x00{not"])
+                                 dominator_tree.MAGIC + b"\x05\x00\x00\x00{not"])
 def test_a_file_that_is_not_a_tree_is_refused(bad):
-    with pytest.raises(domtree.DomTreeError):
-        domtree.DomTree(io.BytesIO(bad))
+    with pytest.raises(dominator_tree.DomTreeError):
+        dominator_tree.DomTree(io.BytesIO(bad))
 
 
 def class_names(data: bytes) -> set[str]:
-    tree = domtree.DomTree(io.BytesIO(data))
+    tree = dominator_tree.DomTree(io.BytesIO(data))
     return {tree.node(row).class_name for row in range(tree.header["rows"])}
 
 

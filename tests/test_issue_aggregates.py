@@ -19,8 +19,10 @@ from alembic.config import Config
 from sqlalchemy import select
 
 from services import NO_POSTGRES, drop_postgres, postgres_url
-from oomlens.server import aggregate, db, issues_view, trends
-from oomlens.server.models import DONE, Issue, IssueReport, Project, Report
+from oomlens.server.core import db
+from oomlens.server.core.models import DONE, Issue, IssueReport, Project, Report
+from oomlens.server.issues import fold, queries as issue_queries, trends
+from oomlens.server.issues.versions import version_key
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 FIRST_DAY, TREND_DAYS = T0.date() - timedelta(days=1), 4  # the reports come over 2 days
@@ -68,7 +70,7 @@ def expected_numbers(s, issue_id: int) -> dict:
     return {"reports": len(rows), "devices": len({r.device_model for r in rows}),
             "total_retained_bytes": sum(sizes),
             "median_retained_bytes": int(statistics.median(sizes)),
-            "versions": sorted({r.app_version for r in rows}, key=aggregate.version_key),
+            "versions": sorted({r.app_version for r in rows}, key=version_key),
             "first_seen": naive_utc(min(r.seen_at for r in rows)),
             "last_seen": naive_utc(max(r.seen_at for r in rows)),
             "trend": [per_day[FIRST_DAY + timedelta(days=n)] for n in range(TREND_DAYS)]}
@@ -90,7 +92,7 @@ def listed_numbers(s, issue: dict) -> dict:
 
 
 def assert_exact(s, project: Project) -> list[dict]:
-    issues = issues_view.list_issues(s, project.id)
+    issues = issue_queries.list_issues(s, project.id)
     assert issues
     for issue in issues:
         assert listed_numbers(s, issue) == expected_numbers(s, issue["id"]), issue["title"]
@@ -111,8 +113,8 @@ def folded(database):
                 ("r3", "2.0", "Galaxy S9", [leak("A", 301), leak("B", 5000, "com.x.Big")]),
                 ("r4", "1.10", "Moto G", [leak("A", 200), leak("C", 8)])]
         for n, (name, version, device, leaks) in enumerate(plan):
-            aggregate.fold(s, add_report(s, project, name, version, device, 8 * n),
-                           document(*leaks))
+            fold.fold(s, add_report(s, project, name, version, device, 8 * n),
+                      document(*leaks))
             s.commit()
         return sessions, project
 
@@ -132,8 +134,8 @@ def test_folds_keep_every_number_exact_and_the_median_of_an_even_count_rounds_do
         assert listed_numbers(s, a)["trend"] == [0, 2, 2, 0]  # reports per UTC day
         assert (issues["C"]["median_retained_bytes"], issues["B"]["reports"]) == (8, 1)
         # a fifth report: an odd count's median is its middle size
-        aggregate.fold(s, add_report(s, project, "r5", "2.0", "Pixel 7", 40),
-                       document(leak("A", 250_000)))
+        fold.fold(s, add_report(s, project, "r5", "2.0", "Pixel 7", 40),
+                  document(leak("A", 250_000)))
         s.commit()
         a = by_signature(assert_exact(s, project))["A"]
         assert (a["reports"], a["median_retained_bytes"]) == (5, 301)
@@ -150,7 +152,7 @@ def test_a_refold_takes_the_report_back_from_what_it_counted_for(folded):
         loaded = s.get(Issue, a_id)
         assert loaded.reports == 4
         r3 = s.get(Report, "r3")
-        aggregate.refold(s, r3, document(leak("A", 150), leak("D", 42, "com.x.Real")))
+        fold.refold(s, r3, document(leak("A", 150), leak("D", 42, "com.x.Real")))
         assert (loaded.reports, loaded.median_retained_bytes) == (4, 175)  # (150 + 200) // 2
         assert loaded.total_retained_bytes == 100 + 1000 + 150 + 200
         s.commit()
@@ -158,7 +160,7 @@ def test_a_refold_takes_the_report_back_from_what_it_counted_for(folded):
         assert set(issues) == {"A", "C", "D"}
         assert naive_utc(issues["D"]["first_seen"]) == naive_utc(T0 + timedelta(hours=16))
         # r1 leaves A altogether: one report fewer, and A's first sighting is r2's now
-        aggregate.refold(s, s.get(Report, "r1"), document(leak("C", 7)))
+        fold.refold(s, s.get(Report, "r1"), document(leak("C", 7)))
         s.commit()
         a = by_signature(assert_exact(s, project))["A"]
         assert (a["reports"], a["versions"], a["median_retained_bytes"]) == \
@@ -170,7 +172,7 @@ def test_the_migration_fills_the_numbers_from_the_rows_already_there(folded, dat
     url, _ = database
     sessions, project = folded
     with sessions() as s:
-        before = [listed_numbers(s, i) for i in issues_view.list_issues(s, project.id)]
+        before = [listed_numbers(s, i) for i in issue_queries.list_issues(s, project.id)]
     config = Config()
     config.set_main_option("script_location", str(db.MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url)
@@ -189,28 +191,28 @@ def test_the_list_filters_sorts_and_pages_in_the_database(folded):
                         representative_report_id="r1", representative_bytes=0,
                         owner="@team" if n % 2 else ""))
         s.commit()
-        everything = issues_view.list_issues(s, project.id)
-        assert len(everything) == issues_view.count_issues(s, project.id) == 7
-        for sort in issues_view.SORTABLE:
+        everything = issue_queries.list_issues(s, project.id)
+        assert len(everything) == issue_queries.count_issues(s, project.id) == 7
+        for sort in issue_queries.SORTABLE:
             for descending in (False, True):
-                got = issues_view.list_issues(s, project.id, sort=sort, descending=descending)
+                got = issue_queries.list_issues(s, project.id, sort=sort, descending=descending)
                 key = sort_key(sort)
                 assert [i["id"] for i in got] == [i["id"] for i in sorted(
                     everything, key=lambda i: (key(i), i["id"]), reverse=descending)], sort
-                pages = [issues_view.list_issues(s, project.id, sort=sort,
+                pages = [issue_queries.list_issues(s, project.id, sort=sort,
                                                  descending=descending, limit=3, offset=start)
                          for start in (0, 3, 6)]
                 assert [i["id"] for page in pages for i in page] == [i["id"] for i in got]
         assert [i["signature"] for i in everything[:3]] == ["A", "C", "B"]  # most reports
         filters = {"version": "1.10", "kind": "leak"}
-        assert {i["signature"] for i in issues_view.list_issues(s, project.id, **filters)} == \
-            {"A", "C"} and issues_view.count_issues(s, project.id, **filters) == 2
-        assert {i["title"] for i in issues_view.list_issues(s, project.id, owner="-",
+        assert {i["signature"] for i in issue_queries.list_issues(s, project.id, **filters)} == \
+            {"A", "C"} and issue_queries.count_issues(s, project.id, **filters) == 2
+        assert {i["title"] for i in issue_queries.list_issues(s, project.id, owner="-",
                                                             q="BIG B")} == {"big b-c", "big B d"}
-        assert issues_view.count_issues(s, project.id, q="com.x.big") == 1
+        assert issue_queries.count_issues(s, project.id, q="com.x.big") == 1
         # what the page's filter lists offer
-        assert issues_view.known_versions(s, project.id) == ["2.0", "1.10", "1.9"]
-        assert issues_view.known_owners(s, project.id) == ["@team"]
+        assert issue_queries.known_versions(s, project.id) == ["2.0", "1.10", "1.9"]
+        assert issue_queries.known_owners(s, project.id) == ["@team"]
 
 
 def sort_key(sort: str):

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from test_server_store import database, project  # noqa: F401 (fixtures: SQLite, PostgreSQL)
 
-from oomlens.server.issue_breakdown import breakdown, retained_histogram
-from oomlens.server.models import Issue, IssueReport, Report
+from oomlens.server.core.models import Issue, IssueReport, Report
+from oomlens.server.issues.breakdown import breakdown, retained_histogram
 
 SEEN = [  # app version, device, OS version, API level, retained bytes
     ("1.10", "Pixel 8", "14", 34, 900), ("1.9", "Pixel 8", "14", 34, 1000),

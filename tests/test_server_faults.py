@@ -20,10 +20,10 @@ from conftest import DATA
 from services import NO_POSTGRES, drop_postgres, postgres_url
 from tcp_proxy import TcpProxy
 from test_server_api import OOMLENS, DUMP, Server, upload, wait_done
-from oomlens.server import db
-from oomlens.server.ingest import ReportMetadata, accept_upload
-from oomlens.server.models import Project
-from oomlens.server.storage import BlobStore
+from oomlens.server.core import db
+from oomlens.server.core.models import Project
+from oomlens.server.core.storage import BlobStore
+from oomlens.server.reports.ingest import ReportMetadata, accept_upload
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from conftest import DATA
-from oomlens.server import aggregate, issues_view
-from oomlens.server.issue_owners import candidate_classes, holder_class, replace_ownership
-from oomlens.server.models import DONE, Project, Report
-from oomlens.server.ownership import MAX_BYTES, MAX_RULES, OwnershipError, parse
+from oomlens.server.core.models import DONE, Project, Report
+from oomlens.server.issues import fold, queries as issue_queries
+from oomlens.server.issues.owners import candidate_classes, holder_class, replace_ownership
+from oomlens.server.issues.ownership import MAX_BYTES, MAX_RULES, OwnershipError, parse
 from test_server_api import DUMP, upload, wait_done
 from test_server_store import database  # noqa: F401  (fixture)
 
@@ -176,7 +176,7 @@ def test_folded_issues_get_owners_and_the_filter_finds_them(database, leak_docum
     holders = [n["class"].removeprefix("class ")
                for n in reversed(leak["traces"][0]["nodes"][:-1]) if n["app"]]
     assert holders and holders[0] != leak["class"]
-    oom_only = {**{section: [] for _, section in aggregate.SECTIONS},
+    oom_only = {**{section: [] for _, section in fold.SECTIONS},
                 "oom_cause": {"kind": "heap-exhausted", "summary": "heap full"}}
     with database() as s:
         project = Project(slug="app", name="App", created_at=datetime.now(UTC),
@@ -189,12 +189,12 @@ def test_folded_issues_get_owners_and_the_filter_finds_them(database, leak_docum
                             dump_bytes=1, dump_format="gzip")
             s.add(report)
             s.flush()
-            aggregate.fold(s, report, document)
+            fold.fold(s, report, document)
         s.commit()
 
         def listed(owner):
             return [(i["kind"], i["owner"], i["unowned"])
-                    for i in issues_view.list_issues(s, project.id, owner=owner)]
+                    for i in issue_queries.list_issues(s, project.id, owner=owner)]
 
         # created with owners: the leak through its nearest app holder, the OOM cause nobody's
         assert sorted(listed(None)) == [("leak", "@team_% @other", False),
@@ -250,18 +250,18 @@ def test_a_new_file_waits_for_a_fold_in_progress_and_then_owns_its_new_issue(pos
         new_file_stored.set()
 
     with postgres() as s:
-        owners = aggregate.ProjectOwners(s, project.id)  # the fold has begun
+        owners = fold.ProjectOwners(s, project.id)  # the fold has begun
         assert owners.owner("leak", leak_document["leaks"][0]) == "@old"
         writer = threading.Thread(target=store_new_file)
         writer.start()
         time.sleep(1.0)
         assert not new_file_stored.is_set()  # it waits for the fold
-        aggregate.fold(s, s.get(Report, "r1"), leak_document)
+        fold.fold(s, s.get(Report, "r1"), leak_document)
         s.commit()
     writer.join(timeout=30)
     assert new_file_stored.is_set()
     with postgres() as s:
-        assert {i["owner"] for i in issues_view.list_issues(s, project.id)} == {"@new"}
+        assert {i["owner"] for i in issue_queries.list_issues(s, project.id)} == {"@new"}
 
 
 # --- the API of a real server ------------------------------------------------------------------

@@ -23,9 +23,11 @@ from test_server_api import DUMP, OOMLENS, Server, upload, wait_done
 from test_server_store import database, project  # noqa: F401 (fixtures: SQLite, PostgreSQL)
 
 from conftest import DATA
-from oomlens.server import db, reports_view, trends
-from oomlens.server.issue_aggregates import recompute
-from oomlens.server.models import Issue, IssueReport, Report
+from oomlens.server.core import db
+from oomlens.server.core.models import Issue, IssueReport, Report
+from oomlens.server.issues import trends
+from oomlens.server.issues.counters import recompute
+from oomlens.server.reports import queries as report_queries
 
 THREADS_OOM = "java.lang.OutOfMemoryError: pthread_create (1040KB stack) failed: Try again"
 AHAT = DATA / "art_ahat_test-dump.hprof.gz"
@@ -208,7 +210,7 @@ def test_an_r8_dump_downloads_with_the_real_names_of_its_versions_mapping(world)
     put = httpx.put(f"{server.url}/api/v1/mappings/r8", content=AHAT_MAP.read_bytes(),
                     headers={"Authorization": f"Bearer {keys['ingest_key']}"}, timeout=60)
     assert put.status_code == 200, put.text
-    scratch = server.data_dir / "scratch"  # where downloads are made (server/scratch.py)
+    scratch = server.data_dir / "scratch"  # where downloads are made (server/core/scratch.py)
     target = world["work"] / "r8.hprof"
     answer = download(world, "r8", target)
     assert answer.status_code == 200, answer.text
@@ -428,11 +430,11 @@ def test_days_are_utc_days_and_ties_page_by_id_on_sqlite_and_postgresql(database
         assert trend == {"from": "2026-03-08", "to": "2026-03-10", "reports_per_day": [0, 1, 4]}
         seen, cursor = [], None
         while True:
-            page = reports_view.issue_reports(s, project.id, issue.id, limit=2, cursor=cursor)
+            page = report_queries.issue_reports(s, project.id, issue.id, limit=2, cursor=cursor)
             seen += [r["id"] for r in page["reports"]]
             if not (cursor := page["next"]):
                 break
         assert seen == ["e", "d", "c", "b", "a", "f"]
-        window = reports_view.ReportFilter(since=at(9, 23, 30), until=at(10, 12, 0))
-        assert [r["id"] for r in reports_view.list_reports(s, project.id, window)["reports"]] \
+        window = report_queries.ReportFilter(since=at(9, 23, 30), until=at(10, 12, 0))
+        assert [r["id"] for r in report_queries.list_reports(s, project.id, window)["reports"]] \
             == ["b", "a"]

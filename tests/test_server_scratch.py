@@ -1,9 +1,9 @@
-"""Job folders under the scratch root (server/scratch.py): a process killed with SIGKILL cannot
-remove the decompressed dump of its analysis, so a starting server or worker sweeps away every
-folder no live process holds the lock of, and never one that a live one does (in this process
-or another, as when two workers share a root). End to end: a real `oomlens serve` and a real
-`oomlens worker` SIGKILLed mid-analysis leave the dump copy on disk, a restart removes it, the
-report is analysed again, and nothing of oomlens goes to the system temp folder."""
+"""Job folders under the scratch root (server/core/scratch.py): a process killed with SIGKILL
+cannot remove the decompressed dump of its analysis, so a starting server or worker sweeps away
+every folder no live process holds the lock of, and never one that a live one does (in this
+process or another, as when two workers share a root). End to end: a real `oomlens serve` and a
+real `oomlens worker` SIGKILLed mid-analysis leave the dump copy on disk, a restart removes it,
+the report is analysed again, and nothing of oomlens goes to the system temp folder."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ import pytest
 
 from hprof_builder import HprofBuilder, minimal_heap
 from oomlens.hprof import constants as C
-from oomlens.server import child, scratch
-from oomlens.server.settings import ServerSettings
+from oomlens.server.core import scratch
+from oomlens.server.core.config import ServerSettings
+from oomlens.server.jobs import sandbox
 from test_server_api import upload, wait_done
 from test_server_celery import broker_url, celery_server, database_url  # noqa: F401 (fixtures)
 from waiting import wait_for
@@ -29,7 +30,7 @@ ZEROS_MB = 200  # the decompressed dump: big enough to catch its analysis while 
 HOLD = """
 import sys, time
 from pathlib import Path
-from oomlens.server.scratch import JobFolder
+from oomlens.server.core.scratch import JobFolder
 folder = JobFolder(Path(sys.argv[1]), "job")
 (folder.path / "dump.hprof").write_bytes(bytes(1000))
 print(folder.path, flush=True)
@@ -108,8 +109,8 @@ def test_an_analysis_killed_at_its_time_limit_is_swept_at_once(tmp_path, monkeyp
         options["stdout"] = subprocess.PIPE
         return started([sys.executable, "-c", HOLD, str(settings.scratch_dir)], **options)
 
-    monkeypatch.setattr(child.subprocess, "Popen", holding_job)
-    analysis = child.AnalysisProcess(settings, "report")
+    monkeypatch.setattr(sandbox.subprocess, "Popen", holding_job)
+    analysis = sandbox.AnalysisProcess(settings, "report")
     folder = Path(analysis._process.stdout.readline().decode().strip())
     assert (folder / "dump.hprof").exists()
     outcome = wait_for(analysis.finished, 10, "the time limit")
@@ -120,7 +121,7 @@ def test_an_analysis_killed_at_its_time_limit_is_swept_at_once(tmp_path, monkeyp
 CHURN = """
 import sys, time
 from pathlib import Path
-from oomlens.server.scratch import JobFolder, sweep
+from oomlens.server.core.scratch import JobFolder, sweep
 root, role = Path(sys.argv[1]), sys.argv[2]
 end = time.monotonic() + 2
 while time.monotonic() < end:

@@ -14,10 +14,10 @@ from sqlalchemy import select, text
 
 from conftest import DATA
 from services import migrated_sessions
-from oomlens.server import db, jobs, keys
-from oomlens.server.ingest import ReportMetadata, UploadRejected, accept_upload
-from oomlens.server.models import DEAD, DONE, FAILED, QUEUED, RUNNING, Project, Report
-from oomlens.server.storage import BlobStore
+from oomlens.server.core import db, keys, queue
+from oomlens.server.core.models import DEAD, DONE, FAILED, QUEUED, RUNNING, Project, Report
+from oomlens.server.core.storage import BlobStore
+from oomlens.server.reports.ingest import ReportMetadata, UploadRejected, accept_upload
 
 DUMP_GZ = (DATA / "oracle_jdk8_05_x64.hprof.gz").read_bytes()
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -141,16 +141,16 @@ def test_jobs_are_claimed_once_and_leases_expire(database, store, project):
     b, _ = upload(database, store, project, DUMP_GZ, key="b")
     lease = timedelta(minutes=5)
     with database() as s1, database() as s2:
-        first = jobs.claim_next(s1, lease, max_attempts=3)
-        second = jobs.claim_next(s2, lease, max_attempts=3)
+        first = queue.claim_next(s1, lease, max_attempts=3)
+        second = queue.claim_next(s2, lease, max_attempts=3)
         assert {first, second} == {a.id, b.id}
-        assert jobs.claim_next(s1, lease, max_attempts=3) is None
-        jobs.finish(s1, first, '{"ok": true}', "java_heap")
+        assert queue.claim_next(s1, lease, max_attempts=3) is None
+        queue.finish(s1, first, '{"ok": true}', "java_heap")
         # the runner of ``second`` died: its lease runs out and another runner takes the job
         s2.execute(text("update reports set lease_until = :t where id = :i"),
                    {"t": datetime.now(UTC) - timedelta(seconds=1), "i": second})
         s2.commit()
-        assert jobs.claim_next(s1, lease, max_attempts=3) == second
+        assert queue.claim_next(s1, lease, max_attempts=3) == second
     with database() as s:
         assert s.get(Report, first).status == DONE
         row = s.get(Report, second)
@@ -164,12 +164,12 @@ def test_a_job_that_keeps_failing_becomes_dead_and_a_bad_dump_fails_at_once(data
     lease = timedelta(minutes=5)
     with database() as s:
         claims = []
-        while (got := jobs.claim_next(s, lease, max_attempts=2)) is not None:
+        while (got := queue.claim_next(s, lease, max_attempts=2)) is not None:
             claims.append(got)
             if got == bad.id:
-                jobs.fail(s, bad.id, "corrupt heap dump at offset 12")
+                queue.fail(s, bad.id, "corrupt heap dump at offset 12")
             else:
-                jobs.retry_later(s, crashing.id, "worker killed (memory limit)", timedelta(0))
+                queue.retry_later(s, crashing.id, "worker killed (memory limit)", timedelta(0))
         assert sorted(claims) == sorted([bad.id, crashing.id, crashing.id])
         dead, failed = s.get(Report, crashing.id), s.get(Report, bad.id)
         assert dead.status == DEAD and "memory limit" in dead.error and dead.attempts == 3
@@ -182,18 +182,18 @@ def test_a_retried_job_waits_a_backoff_that_doubles_per_attempt(database, store,
     with database() as s:
         waits = []
         for _ in range(2):
-            assert jobs.claim_next(s, lease, max_attempts=5) == report.id
-            jobs.retry_later(s, report.id, "killed", backoff)
+            assert queue.claim_next(s, lease, max_attempts=5) == report.id
+            queue.retry_later(s, report.id, "killed", backoff)
             row = s.get(Report, report.id)
             s.refresh(row)
             assert row.status == QUEUED
-            assert jobs.claim_next(s, lease, max_attempts=5) is None  # not yet
+            assert queue.claim_next(s, lease, max_attempts=5) is None  # not yet
             waits.append((_aware(row.not_before) - datetime.now(UTC)).total_seconds())
             s.execute(text("update reports set not_before = :t where id = :i"),
                       {"t": datetime.now(UTC) - timedelta(seconds=1), "i": report.id})
             s.commit()
         assert 35 < waits[0] <= 40 and 75 < waits[1] <= 80  # 40 s, then 80 s
-        assert jobs.claim_next(s, lease, max_attempts=5) == report.id  # its time has come
+        assert queue.claim_next(s, lease, max_attempts=5) == report.id  # its time has come
 
 
 def _aware(t: datetime) -> datetime:
@@ -217,25 +217,25 @@ def analysed_document() -> dict:
 
 def test_folding_is_per_signature_and_idempotent_per_report(database, store, project,
                                                             analysed_document):
-    from oomlens.server import aggregate, issues_view
+    from oomlens.server.issues import fold, queries as issue_queries
 
     doc = analysed_document
-    expected = {(f.kind, f.signature) for f in aggregate.findings(doc)}
+    expected = {(f.kind, f.signature) for f in fold.findings(doc)}
     assert expected and ("leak", doc["leaks"][0]["signature"]) in expected
     for version in ("2.0", "2.1"):
         report, _ = upload(database, store, project, DUMP_GZ, key=version, app_version=version)
         with database() as s:
             row = s.get(Report, report.id)
-            aggregate.fold(s, row, doc)
-            aggregate.fold(s, row, doc)  # a job redone after a crash counts once
+            fold.fold(s, row, doc)
+            fold.fold(s, row, doc)  # a job redone after a crash counts once
             s.commit()
     with database() as s:
-        issues = issues_view.list_issues(s, project.id)
+        issues = issue_queries.list_issues(s, project.id)
         assert {(i["kind"], i["signature"]) for i in issues} == expected
         assert all(i["reports"] == 2 and i["versions"] == ["2.0", "2.1"] for i in issues)
-        assert issues_view.list_issues(s, project.id, version="2.1") == issues
-        assert issues_view.list_issues(s, project.id, version="9.9") == []
-        assert issues_view.list_issues(s, project.id + 1) == []
+        assert issue_queries.list_issues(s, project.id, version="2.1") == issues
+        assert issue_queries.list_issues(s, project.id, version="9.9") == []
+        assert issue_queries.list_issues(s, project.id + 1) == []
 
 
 def test_a_refold_gives_an_issue_its_representative_from_the_reports_it_still_counts(
@@ -243,8 +243,8 @@ def test_a_refold_gives_an_issue_its_representative_from_the_reports_it_still_co
     import copy
     import json
 
-    from oomlens.server import aggregate
-    from oomlens.server.models import Issue
+    from oomlens.server.core.models import Issue
+    from oomlens.server.issues import fold
 
     def with_leak_bytes(n: int | None) -> dict:
         doc = copy.deepcopy(analysed_document)
@@ -263,7 +263,7 @@ def test_a_refold_gives_an_issue_its_representative_from_the_reports_it_still_co
         with database() as s:
             row = s.get(Report, report.id)
             row.report_json = json.dumps(doc)
-            aggregate.fold(s, row, doc)
+            fold.fold(s, row, doc)
             s.commit()
 
     def representative():
@@ -279,13 +279,13 @@ def test_a_refold_gives_an_issue_its_representative_from_the_reports_it_still_co
         with database() as s:
             row = s.get(Report, rows["b"])
             row.report_json = json.dumps(again)
-            aggregate.refold(s, row, again)
+            fold.refold(s, row, again)
             s.commit()
         assert representative() == expected
 
 
 def test_versions_compare_by_their_numbers():
-    from oomlens.server.aggregate import is_later
+    from oomlens.server.issues.versions import is_later
 
     assert is_later("1.10", "1.9") and is_later("2.0", "1.99.1") and is_later("1.2", "")
     assert not is_later("1.9", "1.10") and not is_later("1.1", "1.1") and not is_later("", "1")
@@ -293,7 +293,7 @@ def test_versions_compare_by_their_numbers():
 
 def test_the_job_stops_decompressing_at_the_limit(tmp_path):
     from oomlens.errors import HprofFormatError
-    from oomlens.server.analysis import TooBig, decompressed_copy
+    from oomlens.server.reports.decompress import TooBig, decompressed_copy
 
     hprof = gzip.decompress(DUMP_GZ)
     target = tmp_path / "dump.hprof"

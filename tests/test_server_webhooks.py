@@ -20,9 +20,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from oomlens.server import aggregate
-from oomlens.server.models import (DEAD, FIXED, PENDING, SENT, Issue, Notification, Report,
-                                   Webhook)
+from oomlens.server.core.models import (DEAD, FIXED, PENDING, SENT, Issue, Notification, Report,
+                                        Webhook)
+from oomlens.server.issues import fold
 from oomlens.server.notify import delivery, outbox, payloads, spikes
 import test_server_store
 from test_server_api import Server, upload, wait_done
@@ -279,7 +279,7 @@ def _fold(sessions, report_id: str, document: dict, now: datetime | None = None,
     with sessions() as s:
         report = s.get(Report, report_id)
         counted = outbox.counted_for(s, report)
-        folded = aggregate.refold(s, report, document)
+        folded = fold.refold(s, report, document)
         queued = [(n.event, n.issue_id)
                   for n in outbox.record_fold(s, report, folded, counted, now=now)]
         s.commit() if commit else s.rollback()
@@ -289,7 +289,7 @@ def _fold(sessions, report_id: str, document: dict, now: datetime | None = None,
 def test_events_are_queued_with_their_fold_and_never_twice(database, project,
                                                            analysed_document):
     _webhook(database, project, "new_issue,regression,spike")
-    expected = {(f.kind, f.signature) for f in aggregate.findings(analysed_document)}
+    expected = {(f.kind, f.signature) for f in fold.findings(analysed_document)}
     first = _report(database, project, "1.0")
     assert _fold(database, first, analysed_document, commit=False)  # ... and rolled back
     with database() as s:

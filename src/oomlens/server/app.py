@@ -2,9 +2,9 @@
 process either the embedded job runner or, with a broker, the dispatcher of Celery tasks.
 
 Every endpoint takes a project key (``Authorization: Bearer <key>``): an ingest key may upload,
-a read key may read, and only its own project's data (``deps``).
+a read key may read, and only its own project's data (``core.deps``).
 
-A starting server sweeps the scratch root (``scratch``): what an analysis or a download of a
+A starting server sweeps the scratch root (``core.scratch``): what an analysis or a download of a
 killed predecessor left there (a decompressed dump each) is removed before anything new starts.
 """
 
@@ -19,16 +19,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from oomlens import __version__
-from oomlens.server import db, scratch
 from oomlens.server.api import dominators, issues, keys, mappings, ownership, reports, webhooks
-from oomlens.server.broker import Dispatcher
-from oomlens.server.deps import Services
-from oomlens.server.limits import UploadLimit
+from oomlens.server.core import db, scratch
+from oomlens.server.core.config import ServerSettings
+from oomlens.server.core.deps import Services
+from oomlens.server.core.limits import UploadLimit
+from oomlens.server.core.storage import BlobStore, StorageError
+from oomlens.server.core.validation import one_line_422
+from oomlens.server.jobs.celery_mode import Dispatcher
+from oomlens.server.jobs.local_runner import LocalRunner
 from oomlens.server.notify.delivery import Notifier
-from oomlens.server.runner import LocalRunner
-from oomlens.server.settings import ServerSettings
-from oomlens.server.storage import BlobStore, StorageError
-from oomlens.server.validation import one_line_422
 from oomlens.server.web import issue as web_issue
 from oomlens.server.web import issues as web_issues
 from oomlens.server.web import overview as web_overview

@@ -14,11 +14,9 @@ import click
 def command(host: str, port: int, data_dir: str | None) -> None:
     """Run the oomlens server: uploads at /api/v1/reports, OpenAPI at /docs. Configured by
     OOMLENS_* environment variables (README, "Server")."""
-    import uvicorn
+    from oomlens import server
 
-    from oomlens.server.app import create_app
-    from oomlens.server.settings import ServerSettings
-
-    settings = ServerSettings.from_env(data_dir=data_dir)
+    server.require_extra()
+    settings = server.ServerSettings.from_env(data_dir=data_dir)
     click.echo(f"oomlens server on http://{host}:{port}/ (data: {settings.data_dir})", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    server.serve(settings, host, port)

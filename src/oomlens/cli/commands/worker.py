@@ -20,17 +20,17 @@ def command(concurrency: int | None, data_dir: str | None, loglevel: str) -> Non
     """Run analyses as Celery tasks from OOMLENS_BROKER_URL (redis://... or amqp://...), one per
     worker process at a time, acknowledged when done; with the same OOMLENS_DATABASE_URL and
     OOMLENS_STORAGE_URL as the server."""
+    from oomlens import server
     from oomlens.errors import OomlensError
-    from oomlens.server.broker import make_celery
-    from oomlens.server.settings import ServerSettings
 
-    settings = ServerSettings.from_env(data_dir=data_dir)
+    server.require_extra()
+    settings = server.ServerSettings.from_env(data_dir=data_dir)
     if not settings.broker_url:
         raise OomlensError("oomlens worker needs OOMLENS_BROKER_URL (redis://host:6379/0 or "
                            "amqp://user:password@host:5672//); without one, oomlens serve runs "
                            "the analyses itself")
     os.environ.update(settings.to_env())  # the analysis processes read the same settings
-    app = make_celery(settings)
+    app = server.make_celery(settings)
     click.echo(f"oomlens worker on {settings.broker_url.split('@')[-1]} "
                f"queue {settings.broker_queue}", err=True)
     # a node name of its own: Celery's default (celery@host) is the same for every worker on a

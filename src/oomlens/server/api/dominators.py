@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy.orm import Session
 
-from oomlens.server import dominators_view, keys
 from oomlens.server.api.reports import own_report
-from oomlens.server.deps import Services, reader, services, session
+from oomlens.server.core import keys
+from oomlens.server.core.deps import Services, reader, services, session
+from oomlens.server.reports import dominator_levels
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -17,8 +18,8 @@ router = APIRouter(prefix="/api/v1", tags=["reports"])
 @router.get("/reports/{report_id}/dominators")
 def dominator_children(report_id: str, node: str = "root",
                        offset: Annotated[int, Query(ge=0)] = 0,
-                       limit: Annotated[int, Query(ge=1, le=dominators_view.MAX_PAGE)] =
-                       dominators_view.PAGE,
+                       limit: Annotated[int, Query(ge=1, le=dominator_levels.MAX_PAGE)] =
+                       dominator_levels.PAGE,
                        c: keys.Caller = Depends(reader), s: Session = Depends(session),
                        svc: Services = Depends(services)):
     """``node`` (``root``, the default, or an object id in hex) and its children in the
@@ -31,8 +32,8 @@ def dominator_children(report_id: str, node: str = "root",
     Percentages are of the reachable heap (``reachable_bytes``)."""
     report = own_report(report_id, c, s)
     try:
-        return dominators_view.level(svc.store, report, node, offset, limit)
-    except dominators_view.BadNode as exc:
+        return dominator_levels.level(svc.store, report, node, offset, limit)
+    except dominator_levels.BadNode as exc:
         raise HTTPException(exc.status, str(exc)) from None
-    except dominators_view.NotAvailable as exc:
+    except dominator_levels.NotAvailable as exc:
         raise HTTPException(409, str(exc)) from None

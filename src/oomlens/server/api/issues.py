@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from oomlens.server import issue_status, issues_view, keys, reports_view
-from oomlens.server.deps import admin, reader, session
-from oomlens.server.models import Issue, project_row
-from oomlens.server.trends import MAX_DAYS
+from oomlens.server.core import keys
+from oomlens.server.core.deps import admin, reader, session
+from oomlens.server.core.models import Issue, project_row
+from oomlens.server.issues import queries as issue_queries, status as issue_status
+from oomlens.server.issues.trends import MAX_DAYS
+from oomlens.server.reports import queries as report_queries
 
 TrendDays = Annotated[int, Query(ge=1, le=MAX_DAYS, description="days of the trend")]
 
@@ -25,10 +27,10 @@ def list_issues(response: Response, c: keys.Caller = Depends(reader),
                 status: str | None = None, version: str | None = None,
                 owner: str | None = None, since: datetime | None = None,
                 until: datetime | None = None, q: str | None = None,
-                sort: Literal[issues_view.SORTABLE] | None = None,
+                sort: Literal[issue_queries.SORTABLE] | None = None,
                 direction: Literal["asc", "desc"] = "desc",
-                days: TrendDays = issues_view.TREND_DAYS,
-                limit: Annotated[int | None, Query(ge=1, le=issues_view.MAX_LIMIT)] = None,
+                days: TrendDays = issue_queries.TREND_DAYS,
+                limit: Annotated[int | None, Query(ge=1, le=issue_queries.MAX_LIMIT)] = None,
                 offset: Annotated[int, Query(ge=0)] = 0):
     """The project's issues, most reports first, with counts over their reports; ``owner``:
     those it is one of the owners of, ``-`` for the unowned ones. ``since``/``until``: last
@@ -38,19 +40,19 @@ def list_issues(response: Response, c: keys.Caller = Depends(reader),
     the ``X-Total-Count`` header says how many match in all."""
     filters = {"kind": kind, "status": status, "version": version, "owner": owner,
                "since": since, "until": until, "q": q}
-    found = issues_view.list_issues(s, c.project_id, **filters, sort=sort,
-                                    descending=direction == "desc", days=days, limit=limit,
-                                    offset=offset)
+    found = issue_queries.list_issues(s, c.project_id, **filters, sort=sort,
+                                      descending=direction == "desc", days=days, limit=limit,
+                                      offset=offset)
     total = len(found) if limit is None and not offset else \
-        issues_view.count_issues(s, c.project_id, **filters)
+        issue_queries.count_issues(s, c.project_id, **filters)
     response.headers["X-Total-Count"] = str(total)
     return found
 
 
 @router.get("/issues/{issue_id}")
 def get_issue(issue_id: int, c: keys.Caller = Depends(reader), s: Session = Depends(session),
-              days: TrendDays = issues_view.TREND_DAYS):
-    found = issues_view.issue_detail(s, c.project_id, issue_id, days)
+              days: TrendDays = issue_queries.TREND_DAYS):
+    found = issue_queries.issue_detail(s, c.project_id, issue_id, days)
     if found is None:
         raise HTTPException(404, "no such issue")
     return found
@@ -58,13 +60,13 @@ def get_issue(issue_id: int, c: keys.Caller = Depends(reader), s: Session = Depe
 
 @router.get("/issues/{issue_id}/reports")
 def get_issue_reports(issue_id: int, c: keys.Caller = Depends(reader),
-                      s: Session = Depends(session), limit: int = reports_view.DEFAULT_PAGE,
+                      s: Session = Depends(session), limit: int = report_queries.DEFAULT_PAGE,
                       cursor: str | None = None):
     """The reports the issue was seen in, newest first, a page at a time (as ``GET
     /reports``), each with ``retained_bytes``: what the finding retained in that report."""
     try:
-        found = reports_view.issue_reports(s, c.project_id, issue_id, limit, cursor)
-    except reports_view.BadQuery as exc:
+        found = report_queries.issue_reports(s, c.project_id, issue_id, limit, cursor)
+    except report_queries.BadQuery as exc:
         raise HTTPException(422, str(exc)) from None
     if found is None:
         raise HTTPException(404, "no such issue")
@@ -89,4 +91,4 @@ def patch_issue(issue_id: int, change: StatusChange, c: keys.Caller = Depends(ad
     except issue_status.BadStatus as exc:
         raise HTTPException(422, str(exc)) from None
     s.commit()
-    return issues_view.issue_detail(s, c.project_id, issue_id)
+    return issue_queries.issue_detail(s, c.project_id, issue_id)

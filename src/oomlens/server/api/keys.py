@@ -7,9 +7,9 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from oomlens.server import keys
-from oomlens.server.deps import admin, session
-from oomlens.server.models import ApiKey, Project
+from oomlens.server.core import keys
+from oomlens.server.core.deps import admin, session
+from oomlens.server.core.models import ApiKey, Project
 
 router = APIRouter(prefix="/api/v1", tags=["keys"])
 

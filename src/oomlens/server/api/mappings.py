@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from oomlens.server import keys, mappings
-from oomlens.server.deps import Services, ingester, reader, services, session
-from oomlens.server.ingest import UploadRejected
+from oomlens.server.core import keys
+from oomlens.server.core.deps import Services, ingester, reader, services, session
+from oomlens.server.reports import mappings
+from oomlens.server.reports.ingest import UploadRejected
 
 router = APIRouter(prefix="/api/v1", tags=["mappings"])
 

@@ -7,11 +7,11 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from oomlens.server import keys
-from oomlens.server.deps import admin, reader, session
-from oomlens.server.issue_owners import replace_ownership
-from oomlens.server.models import Project
-from oomlens.server.ownership import MAX_BYTES, OwnershipError
+from oomlens.server.core import keys
+from oomlens.server.core.deps import admin, reader, session
+from oomlens.server.core.models import Project
+from oomlens.server.issues.owners import replace_ownership
+from oomlens.server.issues.ownership import MAX_BYTES, OwnershipError
 
 router = APIRouter(prefix="/api/v1", tags=["ownership"])
 

@@ -11,10 +11,12 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
-from oomlens.server import download, keys, mappings, reports_view
-from oomlens.server.deps import Services, ingester, reader, services, session
-from oomlens.server.ingest import ReportMetadata, UploadRejected, accept_upload, checked_capture
-from oomlens.server.models import Report, project_row
+from oomlens.server.core import keys
+from oomlens.server.core.deps import Services, ingester, reader, services, session
+from oomlens.server.core.models import Report, project_row
+from oomlens.server.reports import download, mappings, queries as report_queries
+from oomlens.server.reports.ingest import (ReportMetadata, UploadRejected, accept_upload,
+                                           checked_capture)
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -69,21 +71,21 @@ def list_reports(c: keys.Caller = Depends(reader), s: Session = Depends(session)
                  version: str | None = None, device: str | None = None,
                  cause: str | None = None, status: str | None = None,
                  since: datetime | None = None, until: datetime | None = None,
-                 limit: int = reports_view.DEFAULT_PAGE, cursor: str | None = None):
+                 limit: int = report_queries.DEFAULT_PAGE, cursor: str | None = None):
     """The project's reports, newest first, a page at a time: ``{"reports": [...], "next"}``;
     pass ``next`` as ``cursor`` for the following page (null: that was the last). Filters:
     app ``version``, ``device`` model, OOM ``cause`` kind, ``status``, and received time
     ``since`` (included) and ``until`` (excluded), ISO 8601, UTC when no zone is given."""
-    where = reports_view.ReportFilter(version, device, cause, status, since, until)
+    where = report_queries.ReportFilter(version, device, cause, status, since, until)
     try:
-        return reports_view.list_reports(s, c.project_id, where, limit, cursor)
-    except reports_view.BadQuery as exc:
+        return report_queries.list_reports(s, c.project_id, where, limit, cursor)
+    except report_queries.BadQuery as exc:
         raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/reports/{report_id}")
 def get_report(report_id: str, c: keys.Caller = Depends(reader), s: Session = Depends(session)):
-    return reports_view.report_row(own_report(report_id, c, s))
+    return report_queries.report_row(own_report(report_id, c, s))
 
 
 @router.get("/reports/{report_id}/report")

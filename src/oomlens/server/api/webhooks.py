@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from oomlens.server import keys
-from oomlens.server.deps import admin, session
-from oomlens.server.models import WEBHOOK_EVENTS, Webhook
+from oomlens.server.core import keys
+from oomlens.server.core.deps import admin, session
+from oomlens.server.core.models import WEBHOOK_EVENTS, Webhook
 from oomlens.server.notify import outbox, webhooks
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])

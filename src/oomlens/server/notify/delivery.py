@@ -26,9 +26,9 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from oomlens.server.models import DEAD, PENDING, SENT, Notification, Webhook
+from oomlens.server.core.models import DEAD, PENDING, SENT, Notification, Webhook
+from oomlens.server.core.polling import PollingThread
 from oomlens.server.notify import payloads
-from oomlens.server.polling import PollingThread
 
 BACKOFF_STEPS = (1, 3, 12, 60, 360)  # times the base, before attempts 2, 3, ...
 MAX_ATTEMPTS = len(BACKOFF_STEPS) + 1

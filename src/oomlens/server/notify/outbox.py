@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from oomlens.server.aggregate import Folded
-from oomlens.server.models import (NEW_ISSUE, PENDING, REGRESSION, SPIKE, TEST, Issue,
-                                   IssueReport, Notification, Project, Report, Webhook)
+from oomlens.server.core.models import (NEW_ISSUE, PENDING, REGRESSION, SPIKE, TEST, Issue,
+                                        IssueReport, Notification, Project, Report, Webhook)
+from oomlens.server.issues.fold import Folded
 from oomlens.server.notify import spikes
 
 

@@ -23,7 +23,7 @@ import hmac
 import json
 
 from oomlens import __version__
-from oomlens.server.models import NEW_ISSUE, REGRESSION, TEST
+from oomlens.server.core.models import NEW_ISSUE, REGRESSION, TEST
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

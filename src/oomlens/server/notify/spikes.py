@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from oomlens.server.models import IGNORED, Issue, IssueReport
+from oomlens.server.core.models import IGNORED, Issue, IssueReport
 
 WINDOW = timedelta(hours=1)
 BASELINE = timedelta(days=7)  # the span before the window that sets the usual rate

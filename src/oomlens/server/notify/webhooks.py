@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from oomlens.errors import OomlensError
-from oomlens.server.models import (DEAD, PENDING, WEBHOOK_EVENTS, WEBHOOK_FORMATS, Notification,
-                                   Webhook)
+from oomlens.server.core.models import (DEAD, PENDING, WEBHOOK_EVENTS, WEBHOOK_FORMATS,
+                                        Notification, Webhook)
 from oomlens.server.notify import outbox
 from oomlens.server.notify.delivery import DELETED
 

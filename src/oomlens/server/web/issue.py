@@ -14,9 +14,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from oomlens.server import issue_status, issues_view, reports_view
-from oomlens.server.deps import session as db_session
-from oomlens.server.models import Issue, project_row
+from oomlens.server.core.deps import session as db_session
+from oomlens.server.core.models import Issue, project_row
+from oomlens.server.issues import queries as issue_queries, status as issue_status
+from oomlens.server.reports import queries as report_queries
 from oomlens.server.web.issue_charts import issue_charts
 from oomlens.server.web.render import page
 from oomlens.server.web.sessions import Viewer, admin_form, viewer
@@ -32,7 +33,7 @@ def _not_found(v: Viewer):
                 message="This project has no such issue.")
 
 
-def _bad_cursor(v: Viewer, exc: reports_view.BadQuery):
+def _bad_cursor(v: Viewer, exc: report_queries.BadQuery):
     return page("error.html", status=422, viewer=v, title="Bad page of reports",
                 message=str(exc))
 
@@ -40,12 +41,12 @@ def _bad_cursor(v: Viewer, exc: reports_view.BadQuery):
 @router.get("/issues/{issue_id:int}")
 def issue_page(issue_id: int, cursor: str | None = None, limit: int = REPORTS_PAGE,
                v: Viewer = Depends(viewer), s: Session = Depends(db_session)):
-    detail = issues_view.issue_detail(s, v.project_id, issue_id)
+    detail = issue_queries.issue_detail(s, v.project_id, issue_id)
     if detail is None:
         return _not_found(v)
     try:
-        reports = reports_view.issue_reports(s, v.project_id, issue_id, limit, cursor)
-    except reports_view.BadQuery as exc:
+        reports = report_queries.issue_reports(s, v.project_id, issue_id, limit, cursor)
+    except report_queries.BadQuery as exc:
         return _bad_cursor(v, exc)
     return _whole_page(v, detail, reports, cursor, limit)
 
@@ -66,8 +67,8 @@ def issue_reports_part(issue_id: int, cursor: str | None = None, limit: int = RE
     if issue is None:
         return _not_found(v)
     try:
-        reports = reports_view.issue_reports(s, v.project_id, issue_id, limit, cursor)
-    except reports_view.BadQuery as exc:
+        reports = report_queries.issue_reports(s, v.project_id, issue_id, limit, cursor)
+    except report_queries.BadQuery as exc:
         return _bad_cursor(v, exc)
     return page("issue_reports.html", viewer=v, issue=issue, reports=reports, cursor=cursor,
                 limit=limit)
@@ -93,10 +94,10 @@ def change_status(request: Request, issue_id: int,
     htmx = bool(request.headers.get("hx-request"))
     if error is None and not htmx:
         return RedirectResponse(f"/issues/{issue_id}#status", status_code=303)
-    detail = issues_view.issue_detail(s, v.project_id, issue_id)
+    detail = issue_queries.issue_detail(s, v.project_id, issue_id)
     if htmx:
         return page("issue_status.html", status=422 if error else 200, viewer=v, issue=detail,
                     status_error=error)
-    return _whole_page(v, detail, reports_view.issue_reports(s, v.project_id, issue_id,
+    return _whole_page(v, detail, report_queries.issue_reports(s, v.project_id, issue_id,
                                                              REPORTS_PAGE), None,
                        status_error=error)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from oomlens.server.issues.fold import OOM_CAUSE
 from oomlens.units import human_bytes
-from oomlens.server.aggregate import OOM_CAUSE
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Bars:
 
 
 def issue_charts(issue: dict) -> list[Bars]:
-    """The charts of one issue, as ``issues_view.issue_detail`` gives it. An OOM cause holds
+    """The charts of one issue, as ``issues.queries.issue_detail`` gives it. An OOM cause holds
     no bytes of its own (its reports count 0), so it has no size distribution."""
     counts = [reports_per_day(issue["trend"]), reports_per_version(issue["breakdown"]["versions"])]
     if issue["kind"] == OOM_CAUSE:

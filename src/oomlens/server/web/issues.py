@@ -1,5 +1,5 @@
 """The issues page: one row per issue of the viewer's project, filtered, sorted and paged by the
-database through the same ``issues_view`` query as ``GET /api/v1/issues``.
+database through the same ``issues.queries`` query as ``GET /api/v1/issues``.
 
 Everything is in the URL (a GET form and links), so the page works without a script and any view
 can be bookmarked; with htmx, the form and the links fetch and swap the results only (the
@@ -16,11 +16,11 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
 from oomlens.errors import OomlensError
-from oomlens.server import issues_view
-from oomlens.server.aggregate import OOM_CAUSE, SECTIONS
-from oomlens.server.deps import session as db_session
-from oomlens.server.models import ISSUE_STATES
-from oomlens.server.ownership import UNOWNED_FILTER
+from oomlens.server.core.deps import session as db_session
+from oomlens.server.core.models import ISSUE_STATES
+from oomlens.server.issues import queries as issue_queries
+from oomlens.server.issues.fold import OOM_CAUSE, SECTIONS
+from oomlens.server.issues.ownership import UNOWNED_FILTER
 from oomlens.server.web.render import page
 from oomlens.server.web.sessions import Viewer, viewer
 from oomlens.server.web.sparkline import sparkline
@@ -34,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 
 @dataclass(frozen=True)
 class Column:
-    key: str  # the sort key (issues_view.ORDER), or "" when it cannot be sorted by
+    key: str  # the sort key (issue_queries.ORDER), or "" when it cannot be sorted by
     label: str
     numeric: bool = False
     narrow: bool = True  # shown in a narrow window
@@ -88,8 +88,8 @@ class ListQuery:
         values = {name: params.get(name, "").strip() for name in
                   ("q", "kind", "status", "version", "owner", "since", "until", "sort")}
         direction = params.get("direction") or "desc"
-        if values["sort"] and values["sort"] not in issues_view.SORTABLE:
-            raise BadQuery(f"sort: one of {', '.join(issues_view.SORTABLE)}")
+        if values["sort"] and values["sort"] not in issue_queries.SORTABLE:
+            raise BadQuery(f"sort: one of {', '.join(issue_queries.SORTABLE)}")
         if direction not in ("asc", "desc"):
             raise BadQuery("direction: asc or desc")
         try:
@@ -101,7 +101,7 @@ class ListQuery:
         return query
 
     def filters(self) -> dict:
-        """The filters, as ``issues_view.matching`` takes them."""
+        """The filters, as ``issue_queries.matching`` takes them."""
         return {"q": self.q or None, "kind": self.kind or None, "status": self.status or None,
                 "version": self.version or None, "owner": self.owner or None,
                 "since": _day_or_instant(self.since, "since", end=False),
@@ -149,12 +149,12 @@ def issues_page(request: Request, v: Viewer = Depends(viewer),
         return page("error.html", status=422, viewer=v, title="Cannot show these issues",
                     message=str(exc))
     filters = query.filters()
-    total = issues_view.count_issues(s, v.project_id, **filters)
+    total = issue_queries.count_issues(s, v.project_id, **filters)
     pages = max(1, -(-total // PAGE_SIZE))
     query = replace(query, page=min(query.page, pages))
-    issues = issues_view.list_issues(s, v.project_id, **filters, sort=query.sort or None,
-                                     descending=query.direction == "desc", limit=PAGE_SIZE,
-                                     offset=(query.page - 1) * PAGE_SIZE)
+    issues = issue_queries.list_issues(s, v.project_id, **filters, sort=query.sort or None,
+                                       descending=query.direction == "desc", limit=PAGE_SIZE,
+                                       offset=(query.page - 1) * PAGE_SIZE)
     context = {"viewer": v, "section": "issues", "query": query, "issues": issues,
                "total": total, "pages": pages, "first": (query.page - 1) * PAGE_SIZE + 1,
                "columns": COLUMNS, "sparkline": sparkline, "versions_text": versions_text}
@@ -164,8 +164,8 @@ def issues_page(request: Request, v: Viewer = Depends(viewer),
         answer.headers["HX-Push-Url"] = query.href()  # the tidy address, not the raw form
     else:
         answer = page("issues.html", **context, kinds=KINDS, statuses=ISSUE_STATES,
-                      owners=issues_view.known_owners(s, v.project_id),
-                      versions=issues_view.known_versions(s, v.project_id),
+                      owners=issue_queries.known_owners(s, v.project_id),
+                      versions=issue_queries.known_versions(s, v.project_id),
                       unowned=UNOWNED_FILTER)
     answer.headers["Vary"] = "HX-Request"
     return answer

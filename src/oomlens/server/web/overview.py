@@ -16,9 +16,9 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from oomlens.server.deps import session as db_session
-from oomlens.server.models import DEAD, FAILED, IGNORED, REPORT_STATES, Issue, Report
-from oomlens.server.trends import utc_day, window
+from oomlens.server.core.deps import session as db_session
+from oomlens.server.core.models import DEAD, FAILED, IGNORED, REPORT_STATES, Issue, Report
+from oomlens.server.issues.trends import utc_day, window
 from oomlens.server.web.render import page
 from oomlens.server.web.sessions import Viewer, viewer
 
@@ -83,7 +83,7 @@ def causes_per_day(session: Session, project_id: int, days: int = CAUSE_DAYS,
 def top_issues(session: Session, project_id: int, by: str, limit: int = TOP_ISSUES) -> list:
     """The issues (ignored ones left out) with the most reports (``by="reports"``) or the most
     bytes retained over all their reports (``by="retained"``), by the counts kept on each
-    issue's row (``issue_aggregates``), which the issues list shows too."""
+    issue's row (``issues.counters``), which the issues list shows too."""
     first, then = (Issue.reports, Issue.total_retained_bytes) if by == "reports" else \
         (Issue.total_retained_bytes, Issue.reports)
     return list(session.scalars(select(Issue).where(Issue.project_id == project_id,

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 
-from oomlens.server.deps import session as db_session
+from oomlens.server.core.deps import session as db_session
 from oomlens.server.web import sessions
 from oomlens.server.web.render import page
 

@@ -24,10 +24,10 @@ from starlette.background import BackgroundTask
 from oomlens.analysis.trigger import capture_section
 from oomlens.report.sections import TITLES as REPORT_TITLES
 from oomlens.report.sections import section_order
-from oomlens.server import dominators_view, download, mappings, reports_view
-from oomlens.server.deps import Services, services
-from oomlens.server.deps import session as db_session
-from oomlens.server.models import Report, project_row
+from oomlens.server.core.deps import Services, services
+from oomlens.server.core.deps import session as db_session
+from oomlens.server.core.models import Report, project_row
+from oomlens.server.reports import dominator_levels, download, mappings, queries as report_queries
 from oomlens.server.web.render import page
 from oomlens.server.web.sessions import Viewer, viewer
 
@@ -57,8 +57,8 @@ def _tree_level(svc: Services, report: Report, node: str,
                 offset: int = 0) -> tuple[dict | None, str | None]:
     """(a page of the level, None) or (None, why there is none to show)."""
     try:
-        return dominators_view.level(svc.store, report, node, offset), None
-    except (dominators_view.NotAvailable, dominators_view.BadNode) as exc:
+        return dominator_levels.level(svc.store, report, node, offset), None
+    except (dominator_levels.NotAvailable, dominator_levels.BadNode) as exc:
         return None, str(exc)
 
 
@@ -70,7 +70,7 @@ def report_page(report_id: str, v: Viewer = Depends(viewer), s: Session = Depend
         return _not_found(v)
     document = json.loads(report.report_json) if report.report_json else None
     tree, tree_error = _tree_level(svc, report, "root") if document else (None, None)
-    row = reports_view.report_row(report)
+    row = report_queries.report_row(report)
     capture = _capture(document, row)
     return page("report.html", viewer=v, section="issues", report=row, meta=report,
                 document=document, tree=tree, tree_error=tree_error, capture=capture,
@@ -116,7 +116,7 @@ def download_dump(report_id: str, v: Viewer = Depends(viewer), s: Session = Depe
                   svc: Services = Depends(services),
                   as_format: Annotated[str, Query(alias="format",
                                                   pattern="^(hprof|gzip)$")] = "hprof"):
-    """The restored, deobfuscated HPROF, made as the API makes it (``download``)."""
+    """The restored, deobfuscated HPROF, made as the API makes it (``reports.download``)."""
     report = _own(s, v, report_id)
     if report is None:
         return _not_found(v)

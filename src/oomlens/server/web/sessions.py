@@ -22,9 +22,9 @@ from fastapi import Depends, Request
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from oomlens.server import keys
-from oomlens.server.deps import session as db_session
-from oomlens.server.models import ApiKey, Project, WebSession
+from oomlens.server.core import keys
+from oomlens.server.core.deps import session as db_session
+from oomlens.server.core.models import ApiKey, Project, WebSession
 
 COOKIE = "oomlens_session"
 LIFETIME = timedelta(days=7)

@@ -2,8 +2,9 @@
 
 Read and admin sessions see it; only an admin session changes anything, and each change is a
 form that carries the session's CSRF token (``sessions.admin_form``). Every change goes through
-the functions the JSON API uses (``keys``, ``mappings``, ``issue_owners``, ``notify.webhooks``),
-so the page and the API accept and refuse the same things with the same words.
+the functions the JSON API uses (``core.keys``, ``reports.mappings``, ``issues.owners``,
+``notify.webhooks``), so the page and the API accept and refuse the same things with the same
+words.
 
 A change answers with the page itself, holding what happened: a secret (a new key's, a new
 webhook's) is in that answer and nowhere else, ever; a refused change keeps what was typed and
@@ -21,14 +22,15 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from oomlens.server import keys, mappings
-from oomlens.server.deps import Services, services
-from oomlens.server.deps import session as db_session
-from oomlens.server.ingest import UploadRejected
-from oomlens.server.issue_owners import replace_ownership
-from oomlens.server.models import PENDING, WEBHOOK_EVENTS, WEBHOOK_FORMATS, Project
+from oomlens.server.core import keys
+from oomlens.server.core.deps import Services, services
+from oomlens.server.core.deps import session as db_session
+from oomlens.server.core.models import PENDING, WEBHOOK_EVENTS, WEBHOOK_FORMATS, Project
+from oomlens.server.issues.owners import replace_ownership
+from oomlens.server.issues.ownership import OwnershipError
 from oomlens.server.notify import outbox, webhooks
-from oomlens.server.ownership import OwnershipError
+from oomlens.server.reports import mappings
+from oomlens.server.reports.ingest import UploadRejected
 from oomlens.server.web.render import page
 from oomlens.server.web.sessions import Forbidden, Viewer, admin_form, viewer
 

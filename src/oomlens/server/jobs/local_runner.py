@@ -1,7 +1,7 @@
 """The embedded job runner: analyses in child processes, fed from the durable job table.
 
-A thread in the server process claims queued reports (``jobs.claim_next``) and runs each in its
-own process (``child.AnalysisProcess``: memory ceiling, time limit), at most
+A thread in the server process claims queued reports (``core.queue.claim_next``) and runs each in
+its own process (``sandbox.AnalysisProcess``: memory ceiling, time limit), at most
 ``analysis_workers`` at once. A child that crashes or is killed leaves its report claimed; the
 runner puts it back in the queue with the reason. The runner renews the leases of its running
 jobs every round, so when the runner itself dies (the server killed) its jobs are claimed again
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from oomlens.server import db, jobs
-from oomlens.server.child import AnalysisProcess
-from oomlens.server.polling import PollingThread
-from oomlens.server.settings import ServerSettings
+from oomlens.server.core import db, queue
+from oomlens.server.core.config import ServerSettings
+from oomlens.server.core.polling import PollingThread
+from oomlens.server.jobs.sandbox import AnalysisProcess
 
 class LocalRunner(PollingThread):
     name = "oomlens runner"
@@ -38,10 +38,10 @@ class LocalRunner(PollingThread):
     def poll_once(self) -> None:
         self._reap()
         with self._sessions() as session:
-            jobs.renew(session, list(self._children), self.lease)
+            queue.renew(session, list(self._children), self.lease)
         while len(self._children) < self.settings.analysis_workers:
             with self._sessions() as session:
-                report_id = jobs.claim_next(session, self.lease, self.settings.max_attempts)
+                report_id = queue.claim_next(session, self.lease, self.settings.max_attempts)
             if report_id is None:
                 break
             self._children[report_id] = AnalysisProcess(self.settings, report_id)
@@ -55,5 +55,5 @@ class LocalRunner(PollingThread):
             succeeded, reason = outcome
             if not succeeded:
                 with self._sessions() as session:
-                    jobs.retry_later(session, report_id, reason[:500],
-                                     timedelta(seconds=self.settings.retry_backoff_s))
+                    queue.retry_later(session, report_id, reason[:500],
+                                      timedelta(seconds=self.settings.retry_backoff_s))

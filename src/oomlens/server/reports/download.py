@@ -22,12 +22,12 @@ from oomlens.errors import OomlensError
 from oomlens.hprof.restore import restore_dump
 from oomlens.retrace.apply import deobfuscate_dump
 from oomlens.retrace.mapping import load_mapping
-from oomlens.server.analysis import decompressed_copy
-from oomlens.server.models import AppMapping, Report
-from oomlens.server.scratch import JobFolder
-from oomlens.server.settings import ServerSettings
-from oomlens.server.storage import BlobStore, StorageError
-from oomlens.server.workdir import without_paths
+from oomlens.server.core.config import ServerSettings
+from oomlens.server.core.models import AppMapping, Report
+from oomlens.server.core.scratch import JobFolder
+from oomlens.server.core.storage import BlobStore, StorageError
+from oomlens.server.core.workdir import without_paths
+from oomlens.server.reports.decompress import decompressed_copy
 
 # A person is waiting for the file: level 1 compresses HPROF three times faster than the
 # default 6, for a file about an eighth larger.

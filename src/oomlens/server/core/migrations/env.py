@@ -2,8 +2,8 @@
 
 from alembic import context
 
-from oomlens.server.db import make_engine
-from oomlens.server.models import Base
+from oomlens.server.core.db import make_engine
+from oomlens.server.core.models import Base
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from oomlens.server.models import DEAD, DONE, FAILED, QUEUED, RUNNING, Report
+from oomlens.server.core.models import DEAD, DONE, FAILED, QUEUED, RUNNING, Report
 
 
 MAX_BACKOFF = timedelta(hours=1)

@@ -6,7 +6,7 @@ Lists of ten thousand issues filter, sort and page in SQL only if these numbers 
 folding a report recomputes them for the issues it touched, in the same transaction, from
 ``issue_reports`` with SQL aggregates: the rows never travel to Python, only one line of numbers
 per issue does. Recomputing rather than adding keeps them exact when a re-fold takes a report
-back (``aggregate.refold``).
+back (``fold.refold``).
 
 The median is exact: the mean of the two middle sizes, rounded down to a whole byte, for an even
 number of reports (the middle one for an odd number), as ``int(statistics.median(sizes))``. The
@@ -26,8 +26,8 @@ from collections.abc import Collection, Iterator
 from sqlalchemy import delete, distinct, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from oomlens.server.models import Issue, IssueDay, IssueReport
-from oomlens.server.trends import utc_day
+from oomlens.server.core.models import Issue, IssueDay, IssueReport
+from oomlens.server.issues.trends import utc_day
 
 CHUNK = 500  # issue ids per IN (...), under every database's limit on parameters
 
@@ -84,7 +84,7 @@ def _medians(session: Session, ids: list[int]) -> dict[int, int]:
 
 def _versions(session: Session, ids: list[int]) -> dict[int, list[str]]:
     """The distinct app versions of each issue, in text order (readers order them by
-    ``aggregate.version_key``: 1.9 before 1.10)."""
+    ``versions.version_key``: 1.9 before 1.10)."""
     found: dict[int, list[str]] = defaultdict(list)
     query = (select(IssueReport.issue_id, IssueReport.app_version).distinct()
              .where(IssueReport.issue_id.in_(ids)))

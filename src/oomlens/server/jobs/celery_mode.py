@@ -1,6 +1,6 @@
 """Celery mode: analyses run as tasks on ``oomlens worker`` processes, on any number of machines.
 
-The database stays the record of what is to be done (``jobs``); a task only carries the id of
+The database stays the record of what is to be done (``core.queue``); a task only carries the id of
 the report a worker should try to claim. So the broker may lose a message (a Redis restart
 without persistence), deliver one twice (a late acknowledgement after a crash) or be down when a
 dump arrives, and still every accepted upload is analysed exactly once: the server's
@@ -9,11 +9,11 @@ that cannot claim its report (another one has it, it is done) acknowledges and m
 
 Workers take one task per process at a time (prefetch 1) and acknowledge it only when it is
 finished (late acknowledgement; a worker process lost mid-task gives it back). The analysis
-itself runs in a child process under the memory ceiling and time limit (``child``); the worker
+itself runs in a child process under the memory ceiling and time limit (``sandbox``); the worker
 renews the report's lease while it runs, so a worker killed mid-task leaves a lease that runs
 out, and the report is sent to another worker.
 
-A starting worker sweeps its scratch root (``scratch``) before it takes a task: what its killed
+A starting worker sweeps its scratch root (``core.scratch``) before it takes a task: what its killed
 predecessor's analyses left there (a decompressed dump each) is removed, and a folder of a live
 analysis of another worker sharing that root is not.
 """
@@ -26,11 +26,11 @@ from datetime import UTC, datetime, timedelta
 from celery import Celery, bootsteps
 from sqlalchemy import and_, or_, select, update
 
-from oomlens.server import db, jobs, scratch
-from oomlens.server.child import AnalysisProcess
-from oomlens.server.models import Report
-from oomlens.server.polling import PollingThread
-from oomlens.server.settings import ServerSettings
+from oomlens.server.core import db, queue, scratch
+from oomlens.server.core.config import ServerSettings
+from oomlens.server.core.models import Report
+from oomlens.server.core.polling import PollingThread
+from oomlens.server.jobs.sandbox import AnalysisProcess
 
 TASK = "oomlens.analyse"
 POLL_SECONDS = 0.5
@@ -79,7 +79,7 @@ def run_task(settings: ServerSettings, report_id: str) -> str:
     sessions = db.sessions(engine)
     try:
         with sessions() as session:
-            if not jobs.claim(session, report_id, lease, settings.max_attempts):
+            if not queue.claim(session, report_id, lease, settings.max_attempts):
                 return "not claimed"
         child = AnalysisProcess(settings, report_id)
         renewed = time.monotonic()
@@ -88,7 +88,7 @@ def run_task(settings: ServerSettings, report_id: str) -> str:
                 time.sleep(POLL_SECONDS)
                 if time.monotonic() - renewed >= renew_every:
                     with sessions() as session:
-                        jobs.renew(session, [report_id], lease)
+                        queue.renew(session, [report_id], lease)
                     renewed = time.monotonic()
         finally:
             child.kill()  # only does something when we leave by an exception
@@ -96,8 +96,8 @@ def run_task(settings: ServerSettings, report_id: str) -> str:
         if succeeded:
             return "analysed"
         with sessions() as session:
-            jobs.retry_later(session, report_id, reason[:500],
-                             timedelta(seconds=settings.retry_backoff_s))
+            queue.retry_later(session, report_id, reason[:500],
+                              timedelta(seconds=settings.retry_backoff_s))
         return f"retry: {reason[:200]}"
     finally:
         engine.dispose()
@@ -107,9 +107,9 @@ def _due(now: datetime, redispatch: timedelta):
     """Reports that need a task: due ones never sent (or sent so long ago that the broker may
     have lost it), and ones whose worker stopped renewing the lease since it was sent."""
     return or_(
-        and_(jobs.waiting(now),
+        and_(queue.waiting(now),
              or_(Report.dispatched_at.is_(None), Report.dispatched_at < now - redispatch)),
-        and_(jobs.abandoned(now),
+        and_(queue.abandoned(now),
              or_(Report.dispatched_at.is_(None), Report.dispatched_at < Report.lease_until)))
 
 

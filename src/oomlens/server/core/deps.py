@@ -1,8 +1,8 @@
 """What every endpoint needs, as FastAPI dependencies: the server's services (settings,
 database sessions, blob store) and the caller's project key.
 
-The services hang off ``app.state`` so that the routers in ``server/api`` are plain module-level
-``APIRouter``s, not closures inside ``create_app``.
+The services hang off ``app.state`` so that the routers in ``server/api`` and ``server/web`` are
+plain module-level ``APIRouter``s, not closures inside ``create_app``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from oomlens.server import keys
-from oomlens.server.settings import ServerSettings
-from oomlens.server.storage import BlobStore
+from oomlens.server.core import keys
+from oomlens.server.core.config import ServerSettings
+from oomlens.server.core.storage import BlobStore
 
 
 @dataclass(frozen=True)

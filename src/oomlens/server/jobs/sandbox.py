@@ -20,8 +20,8 @@ import subprocess
 import sys
 import time
 
-from oomlens.server import scratch
-from oomlens.server.settings import ServerSettings
+from oomlens.server.core import scratch
+from oomlens.server.core.config import ServerSettings
 
 STDERR_TAIL = 4096
 PR_SET_PDEATHSIG = 1
@@ -38,8 +38,9 @@ def _die_with_parent() -> None:
 
 
 class AnalysisProcess:
-    """``python -m oomlens.server.task REPORT_ID`` started now. Its stderr goes to an anonymous
-    file, not a pipe: a pipe nobody reads while the child runs would block it once full."""
+    """``python -m oomlens.server.jobs.child_main REPORT_ID`` started now. Its stderr goes to an
+    anonymous file, not a pipe: a pipe nobody reads while the child runs would block it once
+    full."""
 
     def __init__(self, settings: ServerSettings, report_id: str):
         self.report_id = report_id
@@ -54,7 +55,7 @@ class AnalysisProcess:
             _die_with_parent()
 
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "oomlens.server.task", report_id],
+            [sys.executable, "-m", "oomlens.server.jobs.child_main", report_id],
             env={**os.environ, **settings.to_env()}, preexec_fn=ceiling,
             stdout=subprocess.DEVNULL, stderr=self._errors)
 

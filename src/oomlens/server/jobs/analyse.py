@@ -6,53 +6,27 @@ The capture that took the dump (its sidecar, or only the trigger the upload name
 analysis too: a dump taken at a threshold is reported as what crossed which limit, and the
 reports' cause column says which threshold, since there was no OutOfMemoryError to classify.
 
-The decompressed size is checked while decompressing (the decompression-bomb guard): a dump that
-grows past ``max_hprof_bytes`` fails with that reason before it fills the disk.
+The decompressed size is checked while decompressing (the decompression-bomb guard,
+``reports.decompress``): a dump that grows past ``max_hprof_bytes`` fails with that reason before
+it fills the disk.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
-from typing import BinaryIO
 
 from oomlens.capture.sidecar import THRESHOLD_TRIGGERS
 from oomlens.errors import OomlensError
-from oomlens.hprof.source import copy_decompressed
-from oomlens.server import aggregate, db, domtree, jobs, mappings, scratch
-from oomlens.server.models import Report
+from oomlens.server.core import db, queue, scratch
+from oomlens.server.core.config import ServerSettings
+from oomlens.server.core.models import Report
+from oomlens.server.core.storage import BlobStore, StorageError
+from oomlens.server.core.workdir import without_paths
+from oomlens.server.issues import fold
 from oomlens.server.notify import outbox
-from oomlens.server.settings import ServerSettings
-from oomlens.server.storage import BlobStore, StorageError
-from oomlens.server.workdir import without_paths
-
-
-
-class TooBig(OomlensError):
-    pass
-
-
-class _LimitedFile:
-    """A file that refuses to grow past ``limit`` bytes."""
-
-    def __init__(self, f: BinaryIO, limit: int):
-        self.f, self.limit, self.written = f, limit, 0
-
-    def write(self, data) -> int:
-        self.written += len(data)
-        if self.written > self.limit:
-            raise TooBig(f"the dump decompresses to more than {self.limit:,} bytes, the limit "
-                         "of this server (OOMLENS_MAX_HPROF_MB)")
-        return self.f.write(data)
-
-
-def decompressed_copy(source: BinaryIO, fmt: str, target: Path, limit: int) -> None:
-    """Write the plain HPROF of ``source`` (as ``fmt``: hprof, gzip, zstd, packed) to
-    ``target``, at most ``limit`` bytes of it."""
-    with open(target, "wb") as raw:
-        copy_decompressed(source, None if fmt == "hprof" else fmt, _LimitedFile(raw, limit),
-                          "the uploaded dump")
+from oomlens.server.reports import dominator_tree, mappings
+from oomlens.server.reports.decompress import decompressed_copy
 
 
 def capture_of(report: Report) -> dict | None:
@@ -99,7 +73,7 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
                         decompressed_copy(source, report.dump_format, plain,
                                           settings.max_hprof_bytes)
                     except OomlensError as exc:
-                        jobs.fail(session, report_id, without_paths(str(exc), work, names))
+                        queue.fail(session, report_id, without_paths(str(exc), work, names))
                         return "failed"
                 mapping = mappings.mapping_for(session, report)
                 mapping_path = None
@@ -114,12 +88,13 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
                                                 capture=capture_of(report))
                         # for the dashboard's explorer, while the tree is in memory; a
                         # re-analysis replaces it
-                        with store.writer(domtree.blob_key(report.project_id, report_id)) as out:
-                            domtree.write(heap, out)
+                        tree_key = dominator_tree.blob_key(report.project_id, report_id)
+                        with store.writer(tree_key) as out:
+                            dominator_tree.write(heap, out)
                 except StorageError:
                     raise  # the store is down: retried later, not a verdict on the dump
                 except OomlensError as exc:
-                    jobs.fail(session, report_id, without_paths(str(exc), work, names))
+                    queue.fail(session, report_id, without_paths(str(exc), work, names))
                     return "failed"
             finally:
                 folder.remove()
@@ -129,9 +104,9 @@ def analyse_report(settings: ServerSettings, report_id: str) -> str:
             cause = cause_of(document)
             # done, folded into issues and its notifications queued in one transaction: never
             # one without the others
-            jobs.finish(session, report_id, json.dumps(document), cause, commit=False)
+            queue.finish(session, report_id, json.dumps(document), cause, commit=False)
             counted = outbox.counted_for(session, report)  # a re-fold does not notify them
-            folded = aggregate.refold(session, report, document)
+            folded = fold.refold(session, report, document)
             outbox.record_fold(session, report, folded, counted)
             session.commit()
             return "done"

@@ -14,8 +14,8 @@ import math
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from oomlens.server.aggregate import version_key
-from oomlens.server.models import IssueReport, Report
+from oomlens.server.core.models import IssueReport, Report
+from oomlens.server.issues.versions import version_key
 
 MAX_BINS = 12
 

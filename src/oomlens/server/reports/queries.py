@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from oomlens.analysis.oom_cause import RULES, UNKNOWN
 from oomlens.capture.sidecar import THRESHOLD_TRIGGERS
 from oomlens.errors import OomlensError
-from oomlens.server.models import REPORT_STATES, Issue, IssueReport, Report, project_row
+from oomlens.server.core.models import REPORT_STATES, Issue, IssueReport, Report, project_row
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 500

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from oomlens.errors import OomlensError
-from oomlens.server.ingest import UploadRejected
-from oomlens.server import jobs
-from oomlens.server.models import DONE, FAILED, AppMapping, Report
-from oomlens.server.storage import BlobStore
+from oomlens.server.core import queue
+from oomlens.server.core.models import DONE, FAILED, AppMapping, Report
+from oomlens.server.core.storage import BlobStore
+from oomlens.server.reports.ingest import UploadRejected
 
 
 def _key(project_id: int, version: str) -> str:
@@ -45,8 +45,8 @@ def store_mapping(session: Session, store: BlobStore, project_id: int, version: 
         session.add(row)
     row.classes = len(parsed.classes)
     row.uploaded_at = datetime.now(UTC)
-    requeued = jobs.requeue(session, Report.project_id == project_id,
-                            Report.app_version == version, Report.status.in_((DONE, FAILED)))
+    requeued = queue.requeue(session, Report.project_id == project_id,
+                             Report.app_version == version, Report.status.in_((DONE, FAILED)))
     session.commit()
     return {"version": version, "classes": row.classes, "requeued_reports": requeued}
 

@@ -8,7 +8,7 @@ cause) for an issue of that threshold's trigger, of kind ``oom_cause`` all the s
 keeps its first and last sighting, the finding of the report where it retained the most (its
 representative trace), and one row per report it was seen in (version, device, bytes), from
 which its counts, versions and median are recomputed in the same transaction
-(``issue_aggregates``).
+(``counters``).
 
 An issue marked fixed in version X re-opens when a report of a later version shows it again (a
 regression); reports of X or earlier do not re-open it (old installs keep crashing).
@@ -17,7 +17,6 @@ regression); reports of X or earlier do not re-open it (old installs keep crashi
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,9 +26,10 @@ from sqlalchemy.orm import Session
 
 from oomlens.analysis.trigger import DESCRIPTIONS
 from oomlens.capture.sidecar import THRESHOLD_TRIGGERS
-from oomlens.server.issue_aggregates import recompute
-from oomlens.server.issue_owners import ProjectOwners
-from oomlens.server.models import FIXED, OPEN, Issue, IssueReport, Report
+from oomlens.server.core.models import FIXED, OPEN, Issue, IssueReport, Report
+from oomlens.server.issues.counters import recompute
+from oomlens.server.issues.owners import ProjectOwners
+from oomlens.server.issues.versions import is_later
 
 SECTIONS = (("leak", "leaks"), ("library_leak", "library_leaks"),
             ("big_object", "big_objects"), ("class_cluster", "class_clusters"))
@@ -83,15 +83,6 @@ def findings(document: dict) -> list[Finding]:
         return [Finding(OOM_CAUSE, cause["kind"], cause.get("summary") or cause["kind"], 0,
                         cause)]
     return []
-
-
-def version_key(version: str) -> tuple:
-    """Dotted versions compare by their numbers (1.10 > 1.9); other text after them."""
-    return tuple(int(n) for n in re.findall(r"\d+", version)), version
-
-
-def is_later(version: str, than: str) -> bool:
-    return bool(version) and (not than or version_key(version) > version_key(than))
 
 
 def fold(session: Session, report: Report, document: dict) -> Folded:

@@ -1,4 +1,5 @@
-"""``python -m oomlens.server.task REPORT_ID``: one analysis, in its own process (runner.py).
+"""``python -m oomlens.server.jobs.child_main REPORT_ID``: one analysis (``analyse``), in its own
+process (started by ``sandbox``).
 
 Exit status 0 when the report is done or failed for a reason stored with it; anything else
 (a crash, MemoryError under the runner's ceiling) exits non-zero with its reason as the last
@@ -8,13 +9,13 @@ from __future__ import annotations
 
 import sys
 
-from oomlens.server.analysis import analyse_report
-from oomlens.server.settings import ServerSettings
+from oomlens.server.core.config import ServerSettings
+from oomlens.server.jobs.analyse import analyse_report
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m oomlens.server.task REPORT_ID", file=sys.stderr)
+        print("usage: python -m oomlens.server.jobs.child_main REPORT_ID", file=sys.stderr)
         return 2
     try:
         analyse_report(ServerSettings.from_env(), argv[0])

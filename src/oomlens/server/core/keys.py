@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from oomlens.errors import OomlensError
-from oomlens.server.models import ApiKey, Project, WebSession
+from oomlens.server.core.models import ApiKey, Project, WebSession
 
 INGEST = "ingest"  # may upload reports and mappings, nothing else (it ships inside apps and CI)
 READ = "read"  # may read the project's data

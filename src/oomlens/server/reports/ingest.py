@@ -34,8 +34,8 @@ from oomlens.errors import OomlensError
 from oomlens.hprof import pack
 from oomlens.hprof.constants import HEADER_PREFIX
 from oomlens.hprof.source import compression_of
-from oomlens.server.models import QUEUED, Report
-from oomlens.server.storage import BlobStore
+from oomlens.server.core.models import QUEUED, Report
+from oomlens.server.core.storage import BlobStore
 
 CHUNK = 1 << 20
 PROBE_BYTES = 64 << 10  # compressed bytes read to find the HPROF header inside

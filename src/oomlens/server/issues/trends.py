@@ -1,7 +1,7 @@
 """Reports per day, for the sparklines next to each issue.
 
 The counts are the ``issue_days`` rows (issue, UTC day of the report's arrival, reports), which
-folding keeps with the issue's other aggregates (``issue_aggregates``, one ``GROUP BY`` over the
+folding keeps with the issue's other aggregates (``counters``, one ``GROUP BY`` over the
 issue's ``issue_reports``): a trend reads at most one row per day, so an issue seen a million
 times costs a page of sparklines no more than one seen once. Days are UTC days on every
 database: SQLite keeps the UTC wall time as text (its ``date()`` is the day), PostgreSQL keeps an
@@ -19,7 +19,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FunctionElement
 
-from oomlens.server.models import IssueDay
+from oomlens.server.core.models import IssueDay
 
 MAX_DAYS = 365
 

@@ -1,5 +1,5 @@
 """The server's tables (SQLAlchemy 2). The schema itself is managed by Alembic migrations
-(server/migrations); these classes are how the code reads and writes it.
+(core/migrations); these classes are how the code reads and writes it.
 
 The ``reports`` table is also the durable job queue: an accepted upload is a row in state
 ``queued`` before the client hears 202, and a runner claims it by moving it to ``running`` with a
@@ -133,7 +133,7 @@ class Issue(Base):
     representative_report_id: Mapped[str] = mapped_column(String(32))
     representative_bytes: Mapped[int] = mapped_column(BigInteger)
     representative: Mapped[str] = mapped_column(Text)
-    # what its issue_reports rows add up to, kept by ``issue_aggregates.recompute`` in the
+    # what its issue_reports rows add up to, kept by ``issues.counters.recompute`` in the
     # transaction that folds a report, so that lists filter, sort and page in SQL
     reports: Mapped[int] = mapped_column(Integer, default=0)
     devices: Mapped[int] = mapped_column(Integer, default=0)  # distinct device models

@@ -8,7 +8,7 @@ that version or an earlier one does not). An ignored issue stays ignored whateve
 from __future__ import annotations
 
 from oomlens.errors import OomlensError
-from oomlens.server.models import FIXED, ISSUE_STATES, Issue
+from oomlens.server.core.models import FIXED, ISSUE_STATES, Issue
 
 
 class BadStatus(OomlensError):

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from oomlens.errors import OomlensError
 from oomlens.ids import parse_id
-from oomlens.server import domtree
-from oomlens.server.models import Report
-from oomlens.server.storage import BlobStore
+from oomlens.server.core.models import Report
+from oomlens.server.core.storage import BlobStore
+from oomlens.server.reports import dominator_tree
 
 
 PAGE = 100  # children per answer: a level of a big heap may keep thousands
@@ -40,13 +40,13 @@ def level(store: BlobStore, report: Report, node: str, offset: int = 0,
                 from None
     if report.report_json is None:
         raise NotAvailable(f"the report is {report.status}, not analysed yet")
-    key = domtree.blob_key(report.project_id, report.id)
+    key = dominator_tree.blob_key(report.project_id, report.id)
     if not store.exists(key):
         raise NotAvailable("this report was analysed before dominator trees were kept: "
                            "analyse it again to explore its tree")
     with store.open(key) as f:
-        tree = domtree.DomTree(f)
-        found = tree.node(domtree.ROOT) if node == "root" else tree.find(object_id)
+        tree = dominator_tree.DomTree(f)
+        found = tree.node(dominator_tree.ROOT) if node == "root" else tree.find(object_id)
         if found is None:
             raise BadNode(f"{node} is not in the kept tree (objects retaining at least "
                              f"{tree.threshold_bytes:,} bytes are kept, with the "
@@ -65,7 +65,7 @@ def level(store: BlobStore, report: Report, node: str, offset: int = 0,
             "more": more}
 
 
-def _row(node: domtree.Node, total: int) -> dict:
+def _row(node: dominator_tree.Node, total: int) -> dict:
     return {"object": node.object_id, "class": node.class_name,
             "shallow_bytes": node.shallow_bytes, "retained_bytes": node.retained_bytes,
             "percent": _percent(node.retained_bytes, total), "has_children": node.has_children}

@@ -6,7 +6,7 @@ for the aggregates, the default order, the version filter, the versions and owne
 Revision ID: 0008
 Revises: 0007
 
-The backfill is plain SQL written here, not a call to ``issue_aggregates``: a migration is a
+The backfill is plain SQL written here, not a call to ``issues.counters``: a migration is a
 snapshot of the schema it runs on, and must not change when the application code does.
 """
 

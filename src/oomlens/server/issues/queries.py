@@ -1,5 +1,5 @@
 """Issues as the API and the dashboard list them: one query that filters, orders and pages in the
-database over the numbers kept on each issue's row (``issue_aggregates``), then the reports per
+database over the numbers kept on each issue's row (``counters``), then the reports per
 day of the listed issues only (``trends``), so a page of fifty costs the same with ten thousand
 issues as with ten."""
 
@@ -13,12 +13,12 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.sql.expression import FunctionElement
 
-from oomlens.server.aggregate import version_key
-from oomlens.server.issue_breakdown import breakdown
-from oomlens.server.issue_owners import owned_by
-from oomlens.server.models import Issue, IssueReport, Report, project_row
-from oomlens.server.reports_view import utc
-from oomlens.server.trends import reports_per_day
+from oomlens.server.core.models import Issue, IssueReport, Report, project_row
+from oomlens.server.issues.breakdown import breakdown
+from oomlens.server.issues.owners import owned_by
+from oomlens.server.issues.trends import reports_per_day
+from oomlens.server.issues.versions import version_key
+from oomlens.server.reports.queries import utc
 
 TREND_DAYS = 30
 MAX_LIMIT = 1000

@@ -1,6 +1,6 @@
 """Ownership files: which team owns which classes, in the spirit of GitHub's CODEOWNERS.
 
-A project keeps one such file; every issue gets its owner from it (``issue_owners``). The
+A project keeps one such file; every issue gets its owner from it (``owners``). The
 format, one rule per line::
 
     # comments start with '#', here or after a rule; blank lines are ignored

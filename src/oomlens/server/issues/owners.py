@@ -28,8 +28,8 @@ from sqlalchemy import ColumnElement, literal, select, update
 from sqlalchemy.orm import Session
 
 from oomlens.analysis.app_code import element_class
-from oomlens.server.models import Issue, Project
-from oomlens.server.ownership import UNOWNED_FILTER, Ownership, OwnershipError, parse
+from oomlens.server.core.models import Issue, Project
+from oomlens.server.issues.ownership import UNOWNED_FILTER, Ownership, OwnershipError, parse
 
 _ELEMENT_SLOT = re.compile(r"\[\d*\]$")
 _UPDATE_CHUNK = 500  # ids per UPDATE ... WHERE id IN (...), under every database's limit
