@@ -45,7 +45,8 @@ import httpx
 from sqlalchemy import create_engine, insert, select, text
 
 from oomlens.server.core import db, keys
-from oomlens.server.core.models import DONE, Issue, IssueReport, Project, Report
+from oomlens.server.core.models import Issue, IssueReport, Project, Report
+from oomlens.server.core.vocabulary import KeyKind, ReportStatus
 from oomlens.server.issues import counters
 from oomlens.server.probe import free_port, wait_until_up
 
@@ -103,7 +104,7 @@ def generate(url: str, n_issues: int, n_reports: int, seed: int = 6) -> tuple[st
         project = Project(slug="bench", name="Bench", created_at=start)
         s.add(project)
         s.flush()
-        read_key = keys.create_key(s, project, keys.READ).secret
+        read_key = keys.create_key(s, project, KeyKind.READ).secret
         t0 = time.perf_counter()
         reports = []
         for n in range(n_reports):
@@ -112,7 +113,7 @@ def generate(url: str, n_issues: int, n_reports: int, seed: int = 6) -> tuple[st
             newest = int((at - start) / timedelta(days=DAYS) * len(VERSIONS))
             version = VERSIONS[max(0, min(len(VERSIONS) - 1, newest - int(rng.expovariate(0.7))))]
             reports.append({"id": f"r{n:07d}", "project_id": project.id, "idempotency_key": f"k{n}",
-                            "status": DONE, "received_at": at, "app_version": version,
+                            "status": ReportStatus.DONE, "received_at": at, "app_version": version,
                             "device_model": rng.choice(DEVICES), "dump_key": f"bench/{n}.dump",
                             "dump_bytes": 1 << 20, "dump_format": "packed", "analysed_at": at,
                             "attempts": 1})

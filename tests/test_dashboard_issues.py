@@ -16,7 +16,8 @@ from sqlalchemy import select
 from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
 from oomlens.server.core import db
-from oomlens.server.core.models import DONE, Project, Report
+from oomlens.server.core.models import Project, Report
+from oomlens.server.core.vocabulary import ReportStatus
 from oomlens.server.issues import fold
 from oomlens.server.issues.queries import SORTABLE
 from oomlens.units import human_bytes
@@ -318,8 +319,8 @@ def test_more_than_fifty_issues_come_in_pages(served, browser):
         project = s.scalar(select(Project).where(Project.slug == "many"))
         for n in range(61):
             report = Report(id=f"many{n}", project_id=project.id, idempotency_key=f"m{n}",
-                            status=DONE, received_at=datetime.now(UTC), app_version="2.0",
-                            device_model="Pixel 8", dump_key="-", dump_bytes=1,
+                            status=ReportStatus.DONE, received_at=datetime.now(UTC),
+                            app_version="2.0", device_model="Pixel 8", dump_key="-", dump_bytes=1,
                             dump_format="hprof")
             s.add(report)
             s.flush()

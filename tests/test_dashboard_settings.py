@@ -18,7 +18,8 @@ from sqlalchemy import text
 import test_server_store
 from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
-from oomlens.server.core.models import IGNORED, Issue, Project, Report
+from oomlens.server.core.models import Issue, Project, Report
+from oomlens.server.core.vocabulary import IssueStatus
 from oomlens.server.web import overview
 from test_server_api import Server, upload, wait_done
 from test_server_webhooks import Receiver, verifies
@@ -489,7 +490,8 @@ def test_the_overview_counts_utc_days_and_only_its_project_on_sqlite_and_postgre
         # top issues by the counts kept on their rows, ignored ones left out
         for name, reports, retained, status, regressed in (
                 ("few-big", 1, 900, "open", at(8, 0, 0)), ("many-small", 3, 30, "open", None),
-                ("ignored", 9, 9000, IGNORED, None), ("middle", 2, 500, "open", at(9, 0, 0))):
+                ("ignored", 9, 9000, IssueStatus.IGNORED, None),
+                ("middle", 2, 500, "open", at(9, 0, 0))):
             s.add(Issue(project_id=project.id, kind="leak", signature=name, title=name,
                         first_seen=at(1, 0, 0), last_seen=at(10, 0, 0), regressed_at=regressed,
                         representative_report_id="a", representative_bytes=1,

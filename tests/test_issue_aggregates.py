@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from services import NO_POSTGRES, drop_postgres, postgres_url
 from oomlens.server.core import db
-from oomlens.server.core.models import DONE, Issue, IssueReport, Project, Report
+from oomlens.server.core.models import Issue, IssueReport, Project, Report
+from oomlens.server.core.vocabulary import ReportStatus
 from oomlens.server.issues import fold, queries as issue_queries, trends
 from oomlens.server.issues.versions import version_key
 
@@ -53,7 +54,7 @@ def document(*leaks: dict) -> dict:
 
 
 def add_report(s, project: Project, name: str, version: str, device: str, hours: float) -> Report:
-    report = Report(id=name, project_id=project.id, idempotency_key=name, status=DONE,
+    report = Report(id=name, project_id=project.id, idempotency_key=name, status=ReportStatus.DONE,
                     received_at=T0 + timedelta(hours=hours), app_version=version,
                     device_model=device, dump_key=f"{name}.dump", dump_bytes=1,
                     dump_format="gzip")

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from conftest import DATA
-from oomlens.server.core.models import DONE, Project, Report
+from oomlens.server.core.models import Project, Report
+from oomlens.server.core.vocabulary import ReportStatus
 from oomlens.server.issues import fold, queries as issue_queries
 from oomlens.server.issues.owners import candidate_classes, holder_class, replace_ownership
 from oomlens.server.issues.ownership import MAX_BYTES, MAX_RULES, OwnershipError, parse
@@ -185,7 +186,7 @@ def test_folded_issues_get_owners_and_the_filter_finds_them(database, leak_docum
         s.flush()
         for n, document in enumerate((leak_document, oom_only)):
             report = Report(id=f"r{n}", project_id=project.id, idempotency_key=f"k{n}",
-                            status=DONE, received_at=datetime.now(UTC), dump_key="-",
+                            status=ReportStatus.DONE, received_at=datetime.now(UTC), dump_key="-",
                             dump_bytes=1, dump_format="gzip")
             s.add(report)
             s.flush()
@@ -233,7 +234,7 @@ def test_a_new_file_waits_for_a_fold_in_progress_and_then_owns_its_new_issue(pos
     with postgres() as s:
         project = Project(slug="app", name="App", created_at=datetime.now(UTC),
                           ownership="**  @old\n")
-        report = Report(id="r1", project_id=1, idempotency_key="k", status=DONE,
+        report = Report(id="r1", project_id=1, idempotency_key="k", status=ReportStatus.DONE,
                         received_at=datetime.now(UTC), dump_key="-", dump_bytes=1,
                         dump_format="gzip")
         s.add(project)

@@ -15,8 +15,9 @@ from sqlalchemy import select, text
 from conftest import DATA
 from services import migrated_sessions
 from oomlens.server.core import db, keys, queue
-from oomlens.server.core.models import DEAD, DONE, FAILED, QUEUED, RUNNING, Project, Report
+from oomlens.server.core.models import Project, Report
 from oomlens.server.core.storage import BlobStore
+from oomlens.server.core.vocabulary import KeyKind, ReportStatus
 from oomlens.server.reports.ingest import ReportMetadata, UploadRejected, accept_upload
 
 DUMP_GZ = (DATA / "oracle_jdk8_05_x64.hprof.gz").read_bytes()
@@ -66,15 +67,15 @@ def test_migrations_are_idempotent(database, tmp_path):
 
 def test_keys_are_stored_hashed_and_checked(database, project):
     with database() as s:
-        ingest = keys.create_key(s, project, keys.INGEST)
-        read = keys.create_key(s, project, keys.READ)
+        ingest = keys.create_key(s, project, KeyKind.INGEST)
+        read = keys.create_key(s, project, KeyKind.READ)
         s.commit()
         stored = s.execute(text("select digest, prefix from api_keys")).all()
     assert all(ingest.secret not in row and read.secret not in row for row in stored)
     with database() as s:
-        assert keys.authenticate(s, ingest.secret) == keys.Caller(project.id, keys.INGEST,
+        assert keys.authenticate(s, ingest.secret) == keys.Caller(project.id, KeyKind.INGEST,
                                                                  ingest.id)
-        assert keys.authenticate(s, read.secret) == keys.Caller(project.id, keys.READ, read.id)
+        assert keys.authenticate(s, read.secret) == keys.Caller(project.id, KeyKind.READ, read.id)
         assert keys.authenticate(s, ingest.secret + "x") is None
         assert keys.authenticate(s, "") is None
         assert keys.revoke(s, project.id, ingest.id)
@@ -86,7 +87,7 @@ def test_keys_are_stored_hashed_and_checked(database, project):
 def test_an_upload_is_stored_then_queued(database, store, project):
     report, created = upload(database, store, project, DUMP_GZ, app_version="1.2",
                              oom_message="java.lang.OutOfMemoryError: Java heap space")
-    assert created and report.status == QUEUED and report.dump_format == "gzip"
+    assert created and report.status == ReportStatus.QUEUED and report.dump_format == "gzip"
     assert report.dump_bytes == len(DUMP_GZ)
     with store.open(report.dump_key) as f:
         assert f.read() == DUMP_GZ
@@ -152,9 +153,9 @@ def test_jobs_are_claimed_once_and_leases_expire(database, store, project):
         s2.commit()
         assert queue.claim_next(s1, lease, max_attempts=3) == second
     with database() as s:
-        assert s.get(Report, first).status == DONE
+        assert s.get(Report, first).status == ReportStatus.DONE
         row = s.get(Report, second)
-        assert (row.status, row.attempts) == (RUNNING, 2)
+        assert (row.status, row.attempts) == (ReportStatus.RUNNING, 2)
 
 
 def test_a_job_that_keeps_failing_becomes_dead_and_a_bad_dump_fails_at_once(database, store,
@@ -172,8 +173,10 @@ def test_a_job_that_keeps_failing_becomes_dead_and_a_bad_dump_fails_at_once(data
                 queue.retry_later(s, crashing.id, "worker killed (memory limit)", timedelta(0))
         assert sorted(claims) == sorted([bad.id, crashing.id, crashing.id])
         dead, failed = s.get(Report, crashing.id), s.get(Report, bad.id)
-        assert dead.status == DEAD and "memory limit" in dead.error and dead.attempts == 3
-        assert failed.status == FAILED and failed.error == "corrupt heap dump at offset 12"
+        assert (dead.status, dead.attempts) == (ReportStatus.DEAD, 3)
+        assert "memory limit" in dead.error
+        assert (failed.status, failed.error) == (ReportStatus.FAILED,
+                                                 "corrupt heap dump at offset 12")
 
 
 def test_a_retried_job_waits_a_backoff_that_doubles_per_attempt(database, store, project):
@@ -186,7 +189,7 @@ def test_a_retried_job_waits_a_backoff_that_doubles_per_attempt(database, store,
             queue.retry_later(s, report.id, "killed", backoff)
             row = s.get(Report, report.id)
             s.refresh(row)
-            assert row.status == QUEUED
+            assert row.status == ReportStatus.QUEUED
             assert queue.claim_next(s, lease, max_attempts=5) is None  # not yet
             waits.append((_aware(row.not_before) - datetime.now(UTC)).total_seconds())
             s.execute(text("update reports set not_before = :t where id = :i"),

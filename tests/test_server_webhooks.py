@@ -20,8 +20,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from oomlens.server.core.models import (DEAD, FIXED, PENDING, SENT, Issue, Notification, Report,
-                                        Webhook)
+from oomlens.server.core.models import Issue, Notification, Report, Webhook
+from oomlens.server.core.vocabulary import DeliveryState, IssueStatus
 from oomlens.server.issues import fold
 from oomlens.server.notify import delivery, outbox, payloads, spikes
 import test_server_store
@@ -170,7 +170,7 @@ def test_new_issues_and_a_regression_reach_every_format_once_signed(server, rece
     assert second.status_code == 202 and time.monotonic() - started < 5
     stuck = httpx.get(f"{api}/webhooks/{down['id']}/deliveries", headers=admin,
                       timeout=10).json()
-    assert stuck and all(d["state"] == PENDING for d in stuck), stuck
+    assert stuck and all(d["state"] == DeliveryState.PENDING for d in stuck), stuck
     assert any(d["attempts"] >= 1 for d in stuck)
     assert wait_done(server, keys["read_key"], second.json()["id"])["status"] == "done"
     regression = json.loads(receiver.wait_for("/json", len(issues) + 1)[-1]["body"])
@@ -220,7 +220,7 @@ def test_a_failing_receiver_gets_the_test_event_on_its_third_try(server, receive
     [row] = httpx.get(f"{api}/webhooks/{hook['id']}/deliveries", headers=admin,
                       timeout=10).json()
     assert (row["id"], row["event"], row["state"], row["attempts"], row["last_status"]) == \
-        (delivery_id, "test", SENT, 3, 200)
+        (delivery_id, "test", DeliveryState.SENT, 3, 200)
     assert row["last_error"] == "HTTP 500: down for maintenance"
 
     def refused(spec: dict) -> str:
@@ -302,13 +302,13 @@ def test_events_are_queued_with_their_fold_and_never_twice(database, project,
     assert _fold(database, first, analysed_document) == []  # a job redone
     with database() as s:
         for issue in s.scalars(select(Issue)):
-            issue.status, issue.fixed_in_version = FIXED, "0.9"
+            issue.status, issue.fixed_in_version = IssueStatus.FIXED, "0.9"
         s.commit()
     assert _fold(database, first, analysed_document) == []  # counted for them already
     with database() as s:
         assert {i.status for i in s.scalars(select(Issue))} == {"open"}  # re-opened, quietly
         for issue in s.scalars(select(Issue)):
-            issue.status, issue.fixed_in_version = FIXED, "1.0"
+            issue.status, issue.fixed_in_version = IssueStatus.FIXED, "1.0"
         s.commit()
     later = _report(database, project, "1.1")
     assert sorted(_fold(database, later, analysed_document)) == \
@@ -371,13 +371,13 @@ def test_deliveries_are_claimed_once_retried_with_backoff_then_dead(database, pr
             outcome = delivery.send(client, s.get(Webhook, down), claimed)
             delivery.record(s, claimed.id, outcome, now, base_s=10)
             after = s.get(Notification, row.id, populate_existing=True)
-            if after.state == PENDING:
+            if after.state == DeliveryState.PENDING:
                 assert delivery.claim(s, now, set()) is None  # not due yet
                 waits.append(round((_utc(after.next_attempt_at) - now).total_seconds()))
                 now = _utc(after.next_attempt_at)
     assert waits == [10, 30, 120, 600, 3600]
     assert (after.state, after.attempts, after.last_status, after.last_error) == \
-        (DEAD, delivery.MAX_ATTEMPTS, 500, "HTTP 500: no")
+        (DeliveryState.DEAD, delivery.MAX_ATTEMPTS, 500, "HTTP 500: no")
     assert len(receiver.received("/down")) == delivery.MAX_ATTEMPTS
     lark = _webhook(database, project, "new_issue", url=receiver.url("/lark"))
     with database() as s:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from oomlens.analysis.app_code import AppPackages, element_class
-from oomlens.analysis.inspectors import LEAKING, NOT_LEAKING, UNKNOWN, Inspector
+from oomlens.analysis.inspectors import Inspector
 from oomlens.analysis.leak_paths import LeakPathFinder
 from oomlens.analysis.paths import describe_reference, root_kinds_of
+from oomlens.analysis.verdicts import Verdict
 from oomlens.heap.objects import KIND_NAMES
 from oomlens.hprof.scan import KIND_CLASS
 from oomlens.ids import format_id
@@ -27,7 +28,7 @@ class TraceNode:
     class_name: str
     kind: str
     app: bool
-    verdict: str = UNKNOWN
+    verdict: Verdict = Verdict.UNKNOWN
     reason: str = ""
     # how this node references the next one (None on the last node)
     reference: str | None = None
@@ -115,25 +116,27 @@ def build_trace(heap, chain: list[int], inspector: Inspector, finder: LeakPathFi
     nodes = build_path_nodes(heap, chain, app, finder)
     for node in nodes:
         if node.index in leaking:
-            node.verdict, node.reason = LEAKING, leaking[node.index]
+            node.verdict, node.reason = Verdict.LEAKING, leaking[node.index]
         else:
-            node.verdict, node.reason = inspector.judge(node.index)
+            verdict, node.reason = inspector.judge(node.index)
+            node.verdict = Verdict(verdict)
     _propagate_verdicts(nodes)
     return LeakTrace(chain[-1], path_root_kinds(heap, chain[0]), nodes,
                      int(heap.dominator_tree.retained[chain[-1]]))
 
 
 def _propagate_verdicts(nodes: list[TraceNode]) -> None:
-    last_alive = max((i for i, n in enumerate(nodes) if n.verdict == NOT_LEAKING), default=-1)
+    last_alive = max((i for i, n in enumerate(nodes) if n.verdict == Verdict.NOT_LEAKING),
+                     default=-1)
     first_leaking = next((i for i, n in enumerate(nodes)
-                          if i > last_alive and n.verdict == LEAKING), len(nodes) - 1)
+                          if i > last_alive and n.verdict == Verdict.LEAKING), len(nodes) - 1)
     for i in range(last_alive):
-        if nodes[i].verdict == UNKNOWN:
-            nodes[i].verdict = NOT_LEAKING
+        if nodes[i].verdict == Verdict.UNKNOWN:
+            nodes[i].verdict = Verdict.NOT_LEAKING
             nodes[i].reason = f"{short_name(nodes[i + 1].class_name)}↓ is not leaking"
     for i in range(first_leaking + 1, len(nodes)):
-        if nodes[i].verdict != LEAKING:
-            nodes[i].verdict = LEAKING
+        if nodes[i].verdict != Verdict.LEAKING:
+            nodes[i].verdict = Verdict.LEAKING
             nodes[i].reason = f"{short_name(nodes[i - 1].class_name)}↑ is leaking"
     for i in range(max(last_alive, 0), first_leaking):
         nodes[i].suspect = True

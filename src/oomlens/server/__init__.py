@@ -88,6 +88,7 @@ def create_project(settings: ServerSettings, slug: str, name: str | None = None)
 
     from oomlens.server.core import db, keys
     from oomlens.server.core.models import Project
+    from oomlens.server.core.vocabulary import KeyKind
 
     db.upgrade(settings.database_url)
     engine = db.make_engine(settings.database_url)
@@ -100,7 +101,7 @@ def create_project(settings: ServerSettings, slug: str, name: str | None = None)
             except IntegrityError:
                 raise ProjectExists(f"project {slug!r} exists already") from None
             made = {kind: keys.create_key(s, project, kind)
-                    for kind in (keys.INGEST, keys.READ, keys.ADMIN)}
+                    for kind in KeyKind}
             s.commit()
     finally:
         engine.dispose()

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from oomlens import __version__
 from oomlens.server.api import dominators, issues, keys, mappings, ownership, reports, webhooks
+from oomlens.server.api.responses import Health
 from oomlens.server.core import db, scratch
 from oomlens.server.core.config import ServerSettings
 from oomlens.server.core.deps import Services
@@ -79,7 +80,7 @@ def create_app(settings: ServerSettings, run_jobs: bool = True) -> FastAPI:
     async def storage_down(_request, _exc):
         return JSONResponse({"detail": "storage unavailable, retry later"}, status_code=503)
 
-    @app.get("/api/v1/health")
+    @app.get("/api/v1/health", response_model=Health, response_class=JSONResponse)
     def health():
         return {"status": "ok", "version": __version__}
 

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
-from sqlalchemy.orm import Session
+from fastapi import HTTPException, Query
 
 from oomlens.server.api.reports import own_report
-from oomlens.server.core import keys
-from oomlens.server.core.deps import Services, reader, services, session
+from oomlens.server.api.responses import DominatorLevel, api_router
+from oomlens.server.core.deps import ReadKey, ServicesDep, SessionDep
 from oomlens.server.reports import dominator_levels
 
-router = APIRouter(prefix="/api/v1", tags=["reports"])
+router = api_router("reports")
 
 
-@router.get("/reports/{report_id}/dominators")
-def dominator_children(report_id: str, node: str = "root",
-                       offset: Annotated[int, Query(ge=0)] = 0,
+@router.get("/reports/{report_id}/dominators", response_model=DominatorLevel)
+def dominator_children(report_id: str, c: ReadKey, s: SessionDep, svc: ServicesDep,
+                       node: str = "root", offset: Annotated[int, Query(ge=0)] = 0,
                        limit: Annotated[int, Query(ge=1, le=dominator_levels.MAX_PAGE)] =
-                       dominator_levels.PAGE,
-                       c: keys.Caller = Depends(reader), s: Session = Depends(session),
-                       svc: Services = Depends(services)):
+                       dominator_levels.PAGE):
     """``node`` (``root``, the default, or an object id in hex) and its children in the
     dominator tree, biggest retained size first, ``limit`` (default 100, at most 1000) from
     the ``offset``-th on (of ``kept_children``): ``{"node", "children": [{"object", "class", "shallow_bytes",

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import HTTPException, Query, Response
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
-from oomlens.server.core import keys
-from oomlens.server.core.deps import admin, reader, session
+from oomlens.server.api.responses import IssueDetail, IssueReportPage, IssueSummary, api_router
+from oomlens.server.core.deps import AdminKey, ReadKey, SessionDep
 from oomlens.server.core.models import Issue, project_row
 from oomlens.server.issues import queries as issue_queries, status as issue_status
 from oomlens.server.issues.trends import MAX_DAYS
@@ -18,15 +17,13 @@ from oomlens.server.reports import queries as report_queries
 
 TrendDays = Annotated[int, Query(ge=1, le=MAX_DAYS, description="days of the trend")]
 
-router = APIRouter(prefix="/api/v1", tags=["issues"])
+router = api_router("issues")
 
 
-@router.get("/issues")
-def list_issues(response: Response, c: keys.Caller = Depends(reader),
-                s: Session = Depends(session), kind: str | None = None,
-                status: str | None = None, version: str | None = None,
-                owner: str | None = None, since: datetime | None = None,
-                until: datetime | None = None, q: str | None = None,
+@router.get("/issues", response_model=list[IssueSummary])
+def list_issues(response: Response, c: ReadKey, s: SessionDep, kind: str | None = None,
+                status: str | None = None, version: str | None = None, owner: str | None = None,
+                since: datetime | None = None, until: datetime | None = None, q: str | None = None,
                 sort: Literal[issue_queries.SORTABLE] | None = None,
                 direction: Literal["asc", "desc"] = "desc",
                 days: TrendDays = issue_queries.TREND_DAYS,
@@ -49,19 +46,17 @@ def list_issues(response: Response, c: keys.Caller = Depends(reader),
     return found
 
 
-@router.get("/issues/{issue_id}")
-def get_issue(issue_id: int, c: keys.Caller = Depends(reader), s: Session = Depends(session),
-              days: TrendDays = issue_queries.TREND_DAYS):
+@router.get("/issues/{issue_id}", response_model=IssueDetail)
+def get_issue(issue_id: int, c: ReadKey, s: SessionDep, days: TrendDays = issue_queries.TREND_DAYS):
     found = issue_queries.issue_detail(s, c.project_id, issue_id, days)
     if found is None:
         raise HTTPException(404, "no such issue")
     return found
 
 
-@router.get("/issues/{issue_id}/reports")
-def get_issue_reports(issue_id: int, c: keys.Caller = Depends(reader),
-                      s: Session = Depends(session), limit: int = report_queries.DEFAULT_PAGE,
-                      cursor: str | None = None):
+@router.get("/issues/{issue_id}/reports", response_model=IssueReportPage)
+def get_issue_reports(issue_id: int, c: ReadKey, s: SessionDep,
+                      limit: int = report_queries.DEFAULT_PAGE, cursor: str | None = None):
     """The reports the issue was seen in, newest first, a page at a time (as ``GET
     /reports``), each with ``retained_bytes``: what the finding retained in that report."""
     try:
@@ -78,9 +73,8 @@ class StatusChange(BaseModel):
     fixed_in_version: str | None = None  # with fixed: the version that has the fix
 
 
-@router.patch("/issues/{issue_id}")
-def patch_issue(issue_id: int, change: StatusChange, c: keys.Caller = Depends(admin),
-                s: Session = Depends(session)):
+@router.patch("/issues/{issue_id}", response_model=IssueDetail)
+def patch_issue(issue_id: int, change: StatusChange, c: AdminKey, s: SessionDep):
     """Mark the issue open, fixed in a version (re-opened by a report of a later version), or
     ignored (stays so). Needs the admin key. Answers with the issue."""
     issue = project_row(s, Issue, issue_id, c.project_id)

@@ -3,29 +3,29 @@ after), revoke. All of it needs the project's admin key."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import HTTPException, Response
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
+from oomlens.server.api.responses import KeyInfo, NewKeyInfo, api_router
 from oomlens.server.core import keys
-from oomlens.server.core.deps import admin, session
+from oomlens.server.core.deps import AdminKey, SessionDep
 from oomlens.server.core.models import ApiKey, Project
 
-router = APIRouter(prefix="/api/v1", tags=["keys"])
+router = api_router("keys")
 
 
 class NewKey(BaseModel):
     kind: str  # ingest, read or admin
 
 
-@router.get("/keys")
-def list_keys(c: keys.Caller = Depends(admin), s: Session = Depends(session)):
+@router.get("/keys", response_model=list[KeyInfo])
+def list_keys(c: AdminKey, s: SessionDep):
     """Every key of the project, revoked ones too: kind, prefix, created_at, revoked_at."""
     return [keys.describe(k) for k in keys.project_keys(s, c.project_id)]
 
 
-@router.post("/keys", status_code=201)
-def create_key(new: NewKey, c: keys.Caller = Depends(admin), s: Session = Depends(session)):
+@router.post("/keys", status_code=201, response_model=NewKeyInfo)
+def create_key(new: NewKey, c: AdminKey, s: SessionDep):
     """A new key of ``kind``; ``key`` in the answer is its secret, shown this once."""
     try:
         made = keys.create_key(s, s.get(Project, c.project_id), new.kind)
@@ -36,7 +36,7 @@ def create_key(new: NewKey, c: keys.Caller = Depends(admin), s: Session = Depend
 
 
 @router.delete("/keys/{key_id}", status_code=204)
-def revoke_key(key_id: int, c: keys.Caller = Depends(admin), s: Session = Depends(session)):
+def revoke_key(key_id: int, c: AdminKey, s: SessionDep):
     """The key stops working at once, and so do the dashboard sessions opened with it."""
     try:
         revoked = keys.revoke(s, c.project_id, key_id)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from sqlalchemy.orm import Session
+from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from oomlens.server.core import keys
-from oomlens.server.core.deps import Services, ingester, reader, services, session
+from oomlens.server.api.responses import MappingInfo, MappingStored, api_router
+from oomlens.server.core.deps import IngestKey, ReadKey, ServicesDep, SessionDep
 from oomlens.server.reports import mappings
 from oomlens.server.reports.ingest import UploadRejected
 
-router = APIRouter(prefix="/api/v1", tags=["mappings"])
+router = api_router("mappings")
 
 
-@router.put("/mappings/{version}")
-async def put_mapping(version: str, request: Request, c: keys.Caller = Depends(ingester),
-                      s: Session = Depends(session), svc: Services = Depends(services)):
+@router.put("/mappings/{version}", response_model=MappingStored)
+async def put_mapping(version: str, request: Request, c: IngestKey, s: SessionDep,
+                      svc: ServicesDep):
     """The ProGuard/R8 mapping of app version ``version`` (the request body): later analyses
     of that version are retraced, and earlier ones are analysed again."""
     limit = svc.settings.max_upload_bytes
@@ -32,7 +31,7 @@ async def put_mapping(version: str, request: Request, c: keys.Caller = Depends(i
         raise HTTPException(exc.status, str(exc)) from None
 
 
-@router.get("/mappings")
-def list_mappings(c: keys.Caller = Depends(reader), s: Session = Depends(session)):
+@router.get("/mappings", response_model=list[MappingInfo])
+def list_mappings(c: ReadKey, s: SessionDep):
     """The project's mappings (version, classes, uploaded_at), the latest upload first."""
     return mappings.list_mappings(s, c.project_id)

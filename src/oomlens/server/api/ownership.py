@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import PlainTextResponse
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from oomlens.server.core import keys
-from oomlens.server.core.deps import admin, reader, session
+from oomlens.server.api.responses import OWNERSHIP_FILE, OwnershipStored, api_router
+from oomlens.server.core.deps import AdminKey, ReadKey, SessionDep
 from oomlens.server.core.models import Project
 from oomlens.server.issues.owners import replace_ownership
 from oomlens.server.issues.ownership import MAX_BYTES, OwnershipError
 
-router = APIRouter(prefix="/api/v1", tags=["ownership"])
+router = api_router("ownership")
 
 
-@router.put("/ownership")
-async def put_ownership(request: Request, c: keys.Caller = Depends(admin),
-                        s: Session = Depends(session)):
+@router.put("/ownership", response_model=OwnershipStored)
+async def put_ownership(request: Request, c: AdminKey, s: SessionDep):
     """Replace the file (the request body, UTF-8 text); the owner of every issue of the project
     is recomputed with it. Answers how many rules it has and how many issues are owned."""
     body = bytearray()
@@ -38,7 +36,7 @@ async def put_ownership(request: Request, c: keys.Caller = Depends(admin),
         raise HTTPException(422, str(exc)) from None
 
 
-@router.get("/ownership", response_class=PlainTextResponse)
-def get_ownership(c: keys.Caller = Depends(reader), s: Session = Depends(session)):
+@router.get("/ownership", response_class=PlainTextResponse, responses={200: OWNERSHIP_FILE})
+def get_ownership(c: ReadKey, s: SessionDep):
     """The file as last stored (empty: nobody owns anything)."""
     return PlainTextResponse(s.get(Project, c.project_id).ownership or "")

@@ -6,28 +6,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, UploadFile
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi import File, Form, Header, HTTPException, Query, UploadFile
+from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
+from oomlens.server.api.responses import (DUMP_FILE, REPORT_DOCUMENT, ReportPage, ReportRow,
+                                          UploadAccepted, api_router)
 from oomlens.server.core import keys
-from oomlens.server.core.deps import Services, ingester, reader, services, session
+from oomlens.server.core.deps import IngestKey, ReadKey, ServicesDep, SessionDep
 from oomlens.server.core.models import Report, project_row
 from oomlens.server.reports import download, mappings, queries as report_queries
 from oomlens.server.reports.ingest import (ReportMetadata, UploadRejected, accept_upload,
                                            checked_capture)
 
-router = APIRouter(prefix="/api/v1", tags=["reports"])
+router = api_router("reports")
 
 
-@router.post("/reports", status_code=202)
+@router.post("/reports", status_code=202, response_model=UploadAccepted)
 def upload_report(
     dump: Annotated[UploadFile, File(description="HPROF, plain, gzip, zstd or packed")],
     idempotency_key: Annotated[str, Header()],
-    c: keys.Caller = Depends(ingester),
-    s: Session = Depends(session),
-    svc: Services = Depends(services),
+    c: IngestKey,
+    s: SessionDep,
+    svc: ServicesDep,
     app_version: Annotated[str, Form()] = "",
     build: Annotated[str, Form()] = "",
     device_model: Annotated[str, Form()] = "",
@@ -53,8 +55,7 @@ def upload_report(
                                         svc.settings.max_hprof_bytes)
     except UploadRejected as exc:
         raise HTTPException(exc.status, str(exc)) from None
-    return JSONResponse({"id": report.id, "status": report.status, "created": created},
-                        status_code=202)
+    return {"id": report.id, "status": report.status, "created": created}
 
 
 def own_report(report_id: str, c: keys.Caller, s: Session) -> Report:
@@ -66,12 +67,11 @@ def own_report(report_id: str, c: keys.Caller, s: Session) -> Report:
     return report
 
 
-@router.get("/reports")
-def list_reports(c: keys.Caller = Depends(reader), s: Session = Depends(session),
-                 version: str | None = None, device: str | None = None,
-                 cause: str | None = None, status: str | None = None,
-                 since: datetime | None = None, until: datetime | None = None,
-                 limit: int = report_queries.DEFAULT_PAGE, cursor: str | None = None):
+@router.get("/reports", response_model=ReportPage)
+def list_reports(c: ReadKey, s: SessionDep, version: str | None = None, device: str | None = None,
+                 cause: str | None = None, status: str | None = None, since: datetime | None = None,
+                 until: datetime | None = None, limit: int = report_queries.DEFAULT_PAGE,
+                 cursor: str | None = None):
     """The project's reports, newest first, a page at a time: ``{"reports": [...], "next"}``;
     pass ``next`` as ``cursor`` for the following page (null: that was the last). Filters:
     app ``version``, ``device`` model, OOM ``cause`` kind, ``status``, and received time
@@ -83,23 +83,22 @@ def list_reports(c: keys.Caller = Depends(reader), s: Session = Depends(session)
         raise HTTPException(422, str(exc)) from None
 
 
-@router.get("/reports/{report_id}")
-def get_report(report_id: str, c: keys.Caller = Depends(reader), s: Session = Depends(session)):
+@router.get("/reports/{report_id}", response_model=ReportRow)
+def get_report(report_id: str, c: ReadKey, s: SessionDep):
     return report_queries.report_row(own_report(report_id, c, s))
 
 
-@router.get("/reports/{report_id}/report")
-def get_report_document(report_id: str, c: keys.Caller = Depends(reader),
-                        s: Session = Depends(session)):
+@router.get("/reports/{report_id}/report", response_class=Response,
+            responses={200: REPORT_DOCUMENT})
+def get_report_document(report_id: str, c: ReadKey, s: SessionDep):
     r = own_report(report_id, c, s)
     if r.report_json is None:
         raise HTTPException(409, f"the report is {r.status}, not analysed yet")
     return Response(r.report_json, media_type="application/json")
 
 
-@router.get("/reports/{report_id}/dump", response_class=FileResponse)
-def get_dump(report_id: str, c: keys.Caller = Depends(reader), s: Session = Depends(session),
-             svc: Services = Depends(services),
+@router.get("/reports/{report_id}/dump", response_class=FileResponse, responses={200: DUMP_FILE})
+def get_dump(report_id: str, c: ReadKey, s: SessionDep, svc: ServicesDep,
              as_format: Annotated[str, Query(alias="format", pattern="^(hprof|gzip)$")] = "hprof"):
     """The report's dump as a standard HPROF file, whatever was uploaded: decompressed, with
     what ``oomlens strip`` emptied refilled (as zeros) and, when its version has a mapping,

@@ -18,18 +18,15 @@ from sqlalchemy.orm import Session
 
 from oomlens.errors import OomlensError
 from oomlens.server.core.models import ApiKey, Project, WebSession
+from oomlens.server.core.vocabulary import KeyKind
 
-INGEST = "ingest"  # may upload reports and mappings, nothing else (it ships inside apps and CI)
-READ = "read"  # may read the project's data
-ADMIN = "admin"  # may read, and change the project: issue states, owners, webhooks, keys
-KINDS = (INGEST, READ, ADMIN)
 PREFIX_CHARS = 16
 
 
 @dataclass(frozen=True)
 class NewKey:
     id: int
-    kind: str
+    kind: KeyKind
     secret: str  # the only time it is available
 
 
@@ -41,7 +38,7 @@ class LastAdminKey(OomlensError):
 @dataclass(frozen=True)
 class Caller:
     project_id: int
-    kind: str
+    kind: KeyKind
     key_id: int  # which key: a dashboard session remembers it, so revoking the key ends it
 
 
@@ -56,8 +53,9 @@ def digest(secret: str) -> str:
 
 
 def create_key(session: Session, project: Project, kind: str) -> NewKey:
-    if kind not in KINDS:
-        raise ValueError(f"kind: one of {', '.join(KINDS)} (not {kind!r})")
+    if kind not in tuple(KeyKind):
+        raise ValueError(f"kind: one of {', '.join(KeyKind)} (not {kind!r})")
+    kind = KeyKind(kind)
     secret = f"oomlens_{kind}_{secrets.token_urlsafe(32)}"
     key = ApiKey(project_id=project.id, kind=kind, prefix=secret[:PREFIX_CHARS],
                  digest=digest(secret), created_at=datetime.now(UTC))
@@ -74,7 +72,7 @@ def authenticate(session: Session, secret: str | None) -> Caller | None:
     key = session.scalar(select(ApiKey).where(ApiKey.digest == wanted))
     if key is None or key.revoked_at is not None or not hmac.compare_digest(key.digest, wanted):
         return None
-    return Caller(key.project_id, key.kind, key.id)
+    return Caller(key.project_id, KeyKind(key.kind), key.id)
 
 
 def project_keys(session: Session, project_id: int) -> list[ApiKey]:
@@ -99,7 +97,7 @@ def revoke(session: Session, project_id: int, key_id: int) -> bool:
     key = session.get(ApiKey, key_id)
     if key is None or key.project_id != project_id or key.revoked_at is not None:
         return False
-    if key.kind == ADMIN and _active_admin_keys(session, project_id) <= 1:
+    if key.kind == KeyKind.ADMIN and _active_admin_keys(session, project_id) <= 1:
         raise LastAdminKey("this is the project's last admin key: create another admin key "
                            "before revoking it")
     key.revoked_at = datetime.now(UTC)
@@ -109,4 +107,4 @@ def revoke(session: Session, project_id: int, key_id: int) -> bool:
 
 def _active_admin_keys(session: Session, project_id: int) -> int:
     return session.scalar(select(func.count()).select_from(ApiKey).where(
-        ApiKey.project_id == project_id, ApiKey.kind == ADMIN, ApiKey.revoked_at.is_(None)))
+        ApiKey.project_id == project_id, ApiKey.kind == KeyKind.ADMIN, ApiKey.revoked_at.is_(None)))

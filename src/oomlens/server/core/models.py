@@ -4,7 +4,8 @@
 The ``reports`` table is also the durable job queue: an accepted upload is a row in state
 ``queued`` before the client hears 202, and a runner claims it by moving it to ``running`` with a
 lease. A runner that dies leaves a lease that expires, so the job is claimed again; after
-``max_attempts`` it is ``dead`` (shown on the dashboard, never silently dropped).
+``max_attempts`` it is ``dead`` (shown on the dashboard, never silently dropped). States, kinds
+and statuses are the enums of ``vocabulary``; their columns stay plain strings.
 """
 
 from __future__ import annotations
@@ -15,13 +16,7 @@ from sqlalchemy import (BigInteger, Date, DateTime, ForeignKey, Index, Integer, 
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-# report states
-QUEUED = "queued"
-RUNNING = "running"
-DONE = "done"
-FAILED = "failed"  # the dump itself is bad: the reason is in ``error``; not retried
-DEAD = "dead"  # the analysis kept failing (crash, time or memory limit) max_attempts times
-REPORT_STATES = (QUEUED, RUNNING, DONE, FAILED, DEAD)
+from oomlens.server.core.vocabulary import DeliveryState, IssueStatus, ReportStatus
 
 
 class Base(DeclarativeBase):
@@ -46,7 +41,7 @@ class ApiKey(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # "ingest" (upload only) or "read"
+    kind: Mapped[str] = mapped_column(String(16))  # a KeyKind: ingest, read or admin
     prefix: Mapped[str] = mapped_column(String(16))  # shown in settings to tell keys apart
     digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -62,7 +57,7 @@ class Report(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     idempotency_key: Mapped[str] = mapped_column(String(128))
-    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.QUEUED)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     # metadata sent with the dump
     app_version: Mapped[str] = mapped_column(String(100), default="")
@@ -97,13 +92,6 @@ class Report(Base):
     report_json: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-# issue states
-OPEN = "open"
-FIXED = "fixed"  # in ``fixed_in_version``; re-opened when seen in a later version
-IGNORED = "ignored"
-ISSUE_STATES = (OPEN, FIXED, IGNORED)
-
-
 class Issue(Base):
     """Findings of many reports with one signature (per project and kind)."""
 
@@ -117,10 +105,10 @@ class Issue(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
-    kind: Mapped[str] = mapped_column(String(32))  # leak, library_leak, big_object, ...
+    kind: Mapped[str] = mapped_column(String(32))  # a FindingKind: leak, library_leak, ...
     signature: Mapped[str] = mapped_column(String(500))
     title: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default=OPEN)
+    status: Mapped[str] = mapped_column(String(16), default=IssueStatus.OPEN)
     fixed_in_version: Mapped[str] = mapped_column(String(100), default="")
     owner: Mapped[str] = mapped_column(String(200), default="")  # "" when unowned
     regressed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -188,8 +176,6 @@ class AppMapping(Base):
 WEBHOOK_FORMATS = ("json", "slack", "lark")
 NEW_ISSUE, REGRESSION, SPIKE, TEST = "new_issue", "regression", "spike", "test"
 WEBHOOK_EVENTS = (NEW_ISSUE, REGRESSION, SPIKE)  # what a webhook may subscribe to
-# notification (outbox) states
-PENDING, SENT = "pending", "sent"  # and DEAD: given up after its attempts, last error kept
 
 
 class Webhook(Base):
@@ -223,7 +209,7 @@ class Notification(Base):
     issue_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     report_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # that caused it
     payload: Mapped[str] = mapped_column(Text)  # the generic JSON body, without sent_at
-    state: Mapped[str] = mapped_column(String(16), default=PENDING)
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # due then; a claimed row is pushed past its send, so a sender that dies leaves it due again
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from oomlens.server.core.models import DEAD, DONE, FAILED, QUEUED, RUNNING, Report
+from oomlens.server.core.models import Report
+from oomlens.server.core.vocabulary import ReportStatus
 
 
 MAX_BACKOFF = timedelta(hours=1)
@@ -28,12 +29,13 @@ MAX_BACKOFF = timedelta(hours=1)
 
 def waiting(now: datetime):
     """Queued and past its backoff."""
-    return (Report.status == QUEUED) & or_(Report.not_before.is_(None), Report.not_before <= now)
+    return (Report.status == ReportStatus.QUEUED) & or_(Report.not_before.is_(None),
+                                                        Report.not_before <= now)
 
 
 def abandoned(now: datetime):
     """Claimed by a runner that stopped renewing its lease."""
-    return (Report.status == RUNNING) & (Report.lease_until < now)
+    return (Report.status == ReportStatus.RUNNING) & (Report.lease_until < now)
 
 
 def claimable(now: datetime):
@@ -57,7 +59,7 @@ def claim(session: Session, report_id: str, lease: timedelta, max_attempts: int)
     now = datetime.now(UTC)
     claimed = session.execute(
         update(Report).where(Report.id == report_id, claimable(now))
-        .values(status=RUNNING, lease_until=now + lease, attempts=Report.attempts + 1)
+        .values(status=ReportStatus.RUNNING, lease_until=now + lease, attempts=Report.attempts + 1)
         # the row is refreshed below; SQLite's naive datetimes cannot be compared in Python
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -67,7 +69,7 @@ def claim(session: Session, report_id: str, lease: timedelta, max_attempts: int)
     report = session.get(Report, report_id)
     session.refresh(report)
     if report.attempts > max_attempts:
-        report.status = DEAD
+        report.status = ReportStatus.DEAD
         report.lease_until = None
         report.error = (f"gave up after {max_attempts} attempts"
                         + (f"; last: {report.error}" if report.error else ""))
@@ -79,7 +81,8 @@ def claim(session: Session, report_id: str, lease: timedelta, max_attempts: int)
 def renew(session: Session, report_ids: list[str], lease: timedelta) -> None:
     """Extend the leases of jobs this runner is still working on (its heartbeat)."""
     if report_ids:
-        session.execute(update(Report).where(Report.id.in_(report_ids), Report.status == RUNNING)
+        session.execute(update(Report).where(Report.id.in_(report_ids),
+                                             Report.status == ReportStatus.RUNNING)
                         .values(lease_until=datetime.now(UTC) + lease))
         session.commit()
 
@@ -89,7 +92,7 @@ def finish(session: Session, report_id: str, report_json: str, oom_cause: str,
     """The report is analysed (without ``commit``, the caller commits it together with what
     else it wrote, e.g. the findings folded into issues)."""
     session.execute(update(Report).where(Report.id == report_id).values(
-        status=DONE, report_json=report_json, oom_cause=oom_cause, error="",
+        status=ReportStatus.DONE, report_json=report_json, oom_cause=oom_cause, error="",
         analysed_at=datetime.now(UTC), lease_until=None))
     if commit:
         session.commit()
@@ -98,7 +101,7 @@ def finish(session: Session, report_id: str, report_json: str, oom_cause: str,
 def fail(session: Session, report_id: str, reason: str) -> None:
     """The dump cannot be analysed (bad input): final, with the reason shown to users."""
     session.execute(update(Report).where(Report.id == report_id).values(
-        status=FAILED, error=reason, analysed_at=datetime.now(UTC), lease_until=None))
+        status=ReportStatus.FAILED, error=reason, analysed_at=datetime.now(UTC), lease_until=None))
     session.commit()
 
 
@@ -109,7 +112,7 @@ def retry_later(session: Session, report_id: str, reason: str, backoff: timedelt
     attempts = session.scalar(select(Report.attempts).where(Report.id == report_id)) or 1
     delay = min(backoff * 2 ** (attempts - 1), MAX_BACKOFF)
     session.execute(update(Report).where(Report.id == report_id).values(
-        status=QUEUED, error=reason, lease_until=None, dispatched_at=None,
+        status=ReportStatus.QUEUED, error=reason, lease_until=None, dispatched_at=None,
         not_before=datetime.now(UTC) + delay))
     session.commit()
 
@@ -118,5 +121,6 @@ def requeue(session: Session, *where) -> int:
     """Queue the matching reports for a new analysis from scratch (attempts reset), e.g. when
     their version's mapping arrives; no commit. Returns how many."""
     return session.execute(update(Report).where(*where).values(
-        status=QUEUED, attempts=0, lease_until=None, not_before=None, dispatched_at=None)
+        status=ReportStatus.QUEUED, attempts=0, lease_until=None, not_before=None,
+        dispatched_at=None)
     ).rowcount

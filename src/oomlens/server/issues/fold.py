@@ -26,14 +26,15 @@ from sqlalchemy.orm import Session
 
 from oomlens.analysis.trigger import DESCRIPTIONS
 from oomlens.capture.sidecar import THRESHOLD_TRIGGERS
-from oomlens.server.core.models import FIXED, OPEN, Issue, IssueReport, Report
+from oomlens.server.core.models import Issue, IssueReport, Report
+from oomlens.server.core.vocabulary import FindingKind, IssueStatus
 from oomlens.server.issues.counters import recompute
 from oomlens.server.issues.owners import ProjectOwners
 from oomlens.server.issues.versions import is_later
 
-SECTIONS = (("leak", "leaks"), ("library_leak", "library_leaks"),
-            ("big_object", "big_objects"), ("class_cluster", "class_clusters"))
-OOM_CAUSE = "oom_cause"
+# the kind of each section's findings in the report document
+SECTIONS = ((FindingKind.LEAK, "leaks"), (FindingKind.LIBRARY_LEAK, "library_leaks"),
+            (FindingKind.BIG_OBJECT, "big_objects"), (FindingKind.CLASS_CLUSTER, "class_clusters"))
 
 
 @dataclass
@@ -77,11 +78,11 @@ def findings(document: dict) -> list[Finding]:
     cause = document.get("oom_cause")
     capture = document.get("capture") or {}
     if capture.get("trigger") in THRESHOLD_TRIGGERS:  # the threshold, not a guessed error
-        return [Finding(OOM_CAUSE, capture["trigger"], DESCRIPTIONS[capture["trigger"]], 0,
-                        capture)]
+        trigger = capture["trigger"]
+        return [Finding(FindingKind.OOM_CAUSE, trigger, DESCRIPTIONS[trigger], 0, capture)]
     if cause and cause.get("kind") and cause["kind"] != "unknown":
-        return [Finding(OOM_CAUSE, cause["kind"], cause.get("summary") or cause["kind"], 0,
-                        cause)]
+        return [Finding(FindingKind.OOM_CAUSE, cause["kind"],
+                        cause.get("summary") or cause["kind"], 0, cause)]
     return []
 
 
@@ -104,8 +105,9 @@ def _add_findings(session: Session, report: Report, document: dict) -> Folded:
             issue.representative_bytes = f.retained_bytes
             issue.representative_report_id = report.id
             issue.representative = json.dumps(f.detail)
-        if issue.status == FIXED and is_later(report.app_version, issue.fixed_in_version):
-            issue.status = OPEN
+        if issue.status == IssueStatus.FIXED \
+                and is_later(report.app_version, issue.fixed_in_version):
+            issue.status = IssueStatus.OPEN
             issue.regressed_at = datetime.now(UTC)
             folded.regressed.append(issue)
         if session.get(IssueReport, (issue.id, report.id)) is None:
@@ -165,7 +167,7 @@ def _issue(session: Session, project_id: int, f: Finding, seen: datetime,
     if issue is not None:
         return issue, False
     issue = Issue(project_id=project_id, kind=f.kind, signature=f.signature, title=f.title,
-                  status=OPEN, first_seen=seen, last_seen=seen,
+                  status=IssueStatus.OPEN, first_seen=seen, last_seen=seen,
                   representative_report_id=report_id, representative_bytes=f.retained_bytes,
                   representative=json.dumps(f.detail), owner=owners.owner(f.kind, f.detail))
     try:

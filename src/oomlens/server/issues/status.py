@@ -8,7 +8,8 @@ that version or an earlier one does not). An ignored issue stays ignored whateve
 from __future__ import annotations
 
 from oomlens.errors import OomlensError
-from oomlens.server.core.models import FIXED, ISSUE_STATES, Issue
+from oomlens.server.core.models import Issue
+from oomlens.server.core.vocabulary import IssueStatus
 
 
 class BadStatus(OomlensError):
@@ -17,12 +18,12 @@ class BadStatus(OomlensError):
 
 def change_status(issue: Issue, status: str, fixed_in_version: str | None) -> None:
     """Set ``issue``'s status (no commit); ``fixed_in_version`` goes with ``fixed`` only."""
-    if status not in ISSUE_STATES:
-        raise BadStatus(f"status must be one of {', '.join(ISSUE_STATES)}")
+    if status not in tuple(IssueStatus):
+        raise BadStatus(f"status must be one of {', '.join(IssueStatus)}")
     version = (fixed_in_version or "").strip()
-    if status == FIXED and not version:
+    if status == IssueStatus.FIXED and not version:
         raise BadStatus("a fixed issue needs fixed_in_version: the version with the fix")
-    if status != FIXED and version:
+    if status != IssueStatus.FIXED and version:
         raise BadStatus(f"fixed_in_version goes with status fixed, not {status}")
     if len(version) > 100:
         raise BadStatus("fixed_in_version must be at most 100 characters")

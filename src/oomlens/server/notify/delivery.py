@@ -26,8 +26,9 @@ import httpx
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from oomlens.server.core.models import DEAD, PENDING, SENT, Notification, Webhook
+from oomlens.server.core.models import Notification, Webhook
 from oomlens.server.core.polling import PollingThread
+from oomlens.server.core.vocabulary import DeliveryState
 from oomlens.server.notify import payloads
 
 BACKOFF_STEPS = (1, 3, 12, 60, 360)  # times the base, before attempts 2, 3, ...
@@ -53,7 +54,7 @@ def backoff(base_s: int, attempts: int) -> timedelta:
 def claim(session: Session, now: datetime, busy: set[int]) -> Notification | None:
     """A due delivery of a webhook not in ``busy``, now this server's to send (or None)."""
     def due():
-        return (Notification.state == PENDING) & (Notification.next_attempt_at <= now)
+        return (Notification.state == DeliveryState.PENDING) & (Notification.next_attempt_at <= now)
 
     while True:
         query = select(Notification.id).where(due()).order_by(Notification.next_attempt_at,
@@ -78,11 +79,11 @@ def record(session: Session, notification_id: int, outcome: Outcome, now: dateti
     row = session.get(Notification, notification_id, populate_existing=True)
     row.last_status = outcome.status
     if outcome.ok:
-        row.state, row.sent_at = SENT, now
+        row.state, row.sent_at = DeliveryState.SENT, now
     else:
         row.last_error = outcome.error[:500]
         if row.attempts >= MAX_ATTEMPTS:
-            row.state = DEAD
+            row.state = DeliveryState.DEAD
         else:
             row.next_attempt_at = now + backoff(base_s, row.attempts)
     session.commit()
@@ -146,7 +147,7 @@ class Notifier(PollingThread):
                 return False
             webhook = session.get(Webhook, row.webhook_id)
             if webhook.revoked_at is not None:  # deleted while this row was being claimed
-                row.state, row.last_error = DEAD, DELETED
+                row.state, row.last_error = DeliveryState.DEAD, DELETED
                 session.commit()
                 return True
             with self._lock:

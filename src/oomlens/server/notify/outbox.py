@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from oomlens.server.core.models import (NEW_ISSUE, PENDING, REGRESSION, SPIKE, TEST, Issue,
-                                        IssueReport, Notification, Project, Report, Webhook)
+from oomlens.server.core.models import (NEW_ISSUE, REGRESSION, SPIKE, TEST, Issue, IssueReport,
+                                        Notification, Project, Report, Webhook)
+from oomlens.server.core.vocabulary import DeliveryState
 from oomlens.server.issues.fold import Folded
 from oomlens.server.notify import spikes
 
@@ -77,7 +78,7 @@ def record_test(session: Session, webhook: Webhook) -> Notification:
 def queue(session: Session, hooks: list[Webhook], event: str, doc: dict, now: datetime,
           issue_id: int | None = None, report_id: str | None = None) -> list[Notification]:
     rows = [Notification(webhook_id=h.id, event=event, issue_id=issue_id, report_id=report_id,
-                         payload=json.dumps(doc), state=PENDING, attempts=0,
+                         payload=json.dumps(doc), state=DeliveryState.PENDING, attempts=0,
                          next_attempt_at=now, last_error="", created_at=now) for h in hooks]
     session.add_all(rows)
     session.flush()  # their ids are the delivery ids

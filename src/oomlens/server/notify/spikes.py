@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from oomlens.server.core.models import IGNORED, Issue, IssueReport
+from oomlens.server.core.models import Issue, IssueReport
+from oomlens.server.core.vocabulary import IssueStatus
 
 WINDOW = timedelta(hours=1)
 BASELINE = timedelta(days=7)  # the span before the window that sets the usual rate
@@ -47,7 +48,7 @@ def spiking(session: Session, issue: Issue, seen: datetime, now: datetime) -> in
     """If a report of ``issue`` received at ``seen`` makes it spike now, and no spike of it was
     notified in the last day: the reports of the window (and the spike is claimed, in the
     caller's transaction). None otherwise."""
-    if issue.status == IGNORED or seen < now - WINDOW:
+    if issue.status == IssueStatus.IGNORED or seen < now - WINDOW:
         return None
     recent, baseline = recent_and_baseline(session, issue.id, now)
     if recent < threshold(baseline):

@@ -16,8 +16,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from oomlens.errors import OomlensError
-from oomlens.server.core.models import (DEAD, PENDING, WEBHOOK_EVENTS, WEBHOOK_FORMATS,
-                                        Notification, Webhook)
+from oomlens.server.core.models import WEBHOOK_EVENTS, WEBHOOK_FORMATS, Notification, Webhook
+from oomlens.server.core.vocabulary import DeliveryState
 from oomlens.server.notify import outbox
 from oomlens.server.notify.delivery import DELETED
 
@@ -81,8 +81,8 @@ def delete(session: Session, hook: Webhook) -> None:
     """No more notifications to it; those still pending are dropped (``dead``)."""
     hook.revoked_at = datetime.now(UTC)
     session.execute(update(Notification).where(Notification.webhook_id == hook.id,
-                                               Notification.state == PENDING)
-                    .values(state=DEAD, last_error=DELETED))
+                                               Notification.state == DeliveryState.PENDING)
+                    .values(state=DeliveryState.DEAD, last_error=DELETED))
 
 
 def recent_deliveries(session: Session, hook: Webhook, limit: int = 50) -> list[dict]:
@@ -93,7 +93,7 @@ def recent_deliveries(session: Session, hook: Webhook, limit: int = 50) -> list[
     return [{"id": n.id, "event": n.event, "issue_id": n.issue_id, "report_id": n.report_id,
              "state": n.state, "attempts": n.attempts, "last_status": n.last_status,
              "last_error": n.last_error, "created_at": n.created_at, "sent_at": n.sent_at,
-             "next_attempt_at": n.next_attempt_at if n.state == PENDING else None}
+             "next_attempt_at": n.next_attempt_at if n.state == DeliveryState.PENDING else None}
             for n in rows]
 
 

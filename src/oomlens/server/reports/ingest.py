@@ -34,8 +34,9 @@ from oomlens.errors import OomlensError
 from oomlens.hprof import pack
 from oomlens.hprof.constants import HEADER_PREFIX
 from oomlens.hprof.source import compression_of
-from oomlens.server.core.models import QUEUED, Report
+from oomlens.server.core.models import Report
 from oomlens.server.core.storage import BlobStore
+from oomlens.server.core.vocabulary import ReportStatus
 
 CHUNK = 1 << 20
 PROBE_BYTES = 64 << 10  # compressed bytes read to find the HPROF header inside
@@ -161,7 +162,7 @@ def accept_upload(session: Session, store: BlobStore, project_id: int, idempoten
         store.delete(key)
         raise
     report = Report(id=report_id, project_id=project_id, idempotency_key=idempotency_key,
-                    status=QUEUED, received_at=datetime.now(UTC), dump_key=key,
+                    status=ReportStatus.QUEUED, received_at=datetime.now(UTC), dump_key=key,
                     dump_bytes=size, dump_format=fmt, **metadata.__dict__)
     session.add(report)
     try:

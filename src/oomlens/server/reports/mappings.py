@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from oomlens.errors import OomlensError
 from oomlens.server.core import queue
-from oomlens.server.core.models import DONE, FAILED, AppMapping, Report
+from oomlens.server.core.models import AppMapping, Report
 from oomlens.server.core.storage import BlobStore
+from oomlens.server.core.vocabulary import ReportStatus
 from oomlens.server.reports.ingest import UploadRejected
 
 
@@ -46,7 +47,8 @@ def store_mapping(session: Session, store: BlobStore, project_id: int, version: 
     row.classes = len(parsed.classes)
     row.uploaded_at = datetime.now(UTC)
     requeued = queue.requeue(session, Report.project_id == project_id,
-                             Report.app_version == version, Report.status.in_((DONE, FAILED)))
+                             Report.app_version == version,
+                             Report.status.in_((ReportStatus.DONE, ReportStatus.FAILED)))
     session.commit()
     return {"version": version, "classes": row.classes, "requeued_reports": requeued}
 

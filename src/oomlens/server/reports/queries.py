@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from oomlens.analysis.oom_cause import RULES, UNKNOWN
 from oomlens.capture.sidecar import THRESHOLD_TRIGGERS
 from oomlens.errors import OomlensError
-from oomlens.server.core.models import REPORT_STATES, Issue, IssueReport, Report, project_row
+from oomlens.server.core.models import Issue, IssueReport, Report, project_row
+from oomlens.server.core.vocabulary import ReportStatus
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 500
@@ -55,8 +56,8 @@ class ReportFilter:
     until: datetime | None = None
 
     def check(self) -> None:
-        if self.status and self.status not in REPORT_STATES:
-            raise BadQuery(f"status must be one of {', '.join(REPORT_STATES)}")
+        if self.status and self.status not in tuple(ReportStatus):
+            raise BadQuery(f"status must be one of {', '.join(ReportStatus)}")
         if self.cause and self.cause not in CAUSE_KINDS:
             raise BadQuery(f"cause must be one of {', '.join(sorted(CAUSE_KINDS))}")
         if self.since and self.until and utc(self.since) >= utc(self.until):

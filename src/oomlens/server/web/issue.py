@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 
-from oomlens.server.core.deps import session as db_session
+from oomlens.server.core.deps import SessionDep
 from oomlens.server.core.models import Issue, project_row
 from oomlens.server.issues import queries as issue_queries, status as issue_status
 from oomlens.server.reports import queries as report_queries
 from oomlens.server.web.issue_charts import issue_charts
 from oomlens.server.web.render import page
-from oomlens.server.web.sessions import Viewer, admin_form, viewer
+from oomlens.server.web.sessions import AdminViewer, Viewer, ViewerDep
 
 REPORTS_PAGE = 25
 
@@ -39,8 +38,8 @@ def _bad_cursor(v: Viewer, exc: report_queries.BadQuery):
 
 
 @router.get("/issues/{issue_id:int}")
-def issue_page(issue_id: int, cursor: str | None = None, limit: int = REPORTS_PAGE,
-               v: Viewer = Depends(viewer), s: Session = Depends(db_session)):
+def issue_page(issue_id: int, v: ViewerDep, s: SessionDep, cursor: str | None = None,
+               limit: int = REPORTS_PAGE):
     detail = issue_queries.issue_detail(s, v.project_id, issue_id)
     if detail is None:
         return _not_found(v)
@@ -60,8 +59,8 @@ def _whole_page(v: Viewer, detail: dict, reports: dict, cursor: str | None,
 
 
 @router.get("/issues/{issue_id:int}/reports")
-def issue_reports_part(issue_id: int, cursor: str | None = None, limit: int = REPORTS_PAGE,
-                       v: Viewer = Depends(viewer), s: Session = Depends(db_session)):
+def issue_reports_part(issue_id: int, v: ViewerDep, s: SessionDep, cursor: str | None = None,
+                       limit: int = REPORTS_PAGE):
     """The reports table alone, for htmx's "older reports" (the link works without it too)."""
     issue = project_row(s, Issue, issue_id, v.project_id)
     if issue is None:
@@ -75,10 +74,9 @@ def issue_reports_part(issue_id: int, cursor: str | None = None, limit: int = RE
 
 
 @router.post("/issues/{issue_id:int}/status")
-def change_status(request: Request, issue_id: int,
+def change_status(request: Request, issue_id: int, v: AdminViewer, s: SessionDep,
                   status: Annotated[str, Form()] = "",
-                  fixed_in_version: Annotated[str, Form()] = "",
-                  v: Viewer = Depends(admin_form), s: Session = Depends(db_session)):
+                  fixed_in_version: Annotated[str, Form()] = ""):
     """Ignore, re-open, or mark fixed in a version. htmx gets the new status part; a plain
     form is sent back to the page. A change that cannot be made is 422, with the reason shown
     beside the form."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from oomlens.server.issues.fold import OOM_CAUSE
+from oomlens.server.core.vocabulary import FindingKind
 from oomlens.units import human_bytes
 
 
@@ -47,7 +47,7 @@ def issue_charts(issue: dict) -> list[Bars]:
     """The charts of one issue, as ``issues.queries.issue_detail`` gives it. An OOM cause holds
     no bytes of its own (its reports count 0), so it has no size distribution."""
     counts = [reports_per_day(issue["trend"]), reports_per_version(issue["breakdown"]["versions"])]
-    if issue["kind"] == OOM_CAUSE:
+    if issue["kind"] == FindingKind.OOM_CAUSE:
         return counts
     return [retained_distribution(issue["breakdown"]["retained_histogram"]), *counts]
 

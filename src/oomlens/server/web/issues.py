@@ -12,21 +12,19 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Request
 
 from oomlens.errors import OomlensError
-from oomlens.server.core.deps import session as db_session
-from oomlens.server.core.models import ISSUE_STATES
+from oomlens.server.core.deps import SessionDep
+from oomlens.server.core.vocabulary import FindingKind, IssueStatus
 from oomlens.server.issues import queries as issue_queries
-from oomlens.server.issues.fold import OOM_CAUSE, SECTIONS
 from oomlens.server.issues.ownership import UNOWNED_FILTER
 from oomlens.server.web.render import page
-from oomlens.server.web.sessions import Viewer, viewer
+from oomlens.server.web.sessions import ViewerDep
 from oomlens.server.web.sparkline import sparkline
 
 PAGE_SIZE = 50
-KINDS = tuple(kind for kind, _ in SECTIONS) + (OOM_CAUSE,)
+KINDS = tuple(FindingKind)
 TEXT_COLUMNS = ("title", "kind", "owner", "status")  # first click sorts these A to Z
 
 router = APIRouter(include_in_schema=False)
@@ -141,8 +139,7 @@ def versions_text(versions: list[str]) -> str:
 
 
 @router.get("/issues")
-def issues_page(request: Request, v: Viewer = Depends(viewer),
-                s: Session = Depends(db_session)):
+def issues_page(request: Request, v: ViewerDep, s: SessionDep):
     try:
         query = ListQuery.parse(request.query_params)
     except BadQuery as exc:
@@ -163,7 +160,7 @@ def issues_page(request: Request, v: Viewer = Depends(viewer),
         answer = page("issues_results.html", **context)
         answer.headers["HX-Push-Url"] = query.href()  # the tidy address, not the raw form
     else:
-        answer = page("issues.html", **context, kinds=KINDS, statuses=ISSUE_STATES,
+        answer = page("issues.html", **context, kinds=KINDS, statuses=tuple(IssueStatus),
                       owners=issue_queries.known_owners(s, v.project_id),
                       versions=issue_queries.known_versions(s, v.project_id),
                       unowned=UNOWNED_FILTER)

@@ -12,15 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from oomlens.server.core.deps import session as db_session
-from oomlens.server.core.models import DEAD, FAILED, IGNORED, REPORT_STATES, Issue, Report
+from oomlens.server.core.deps import SessionDep
+from oomlens.server.core.models import Issue, Report
+from oomlens.server.core.vocabulary import IssueStatus, ReportStatus
 from oomlens.server.issues.trends import utc_day, window
 from oomlens.server.web.render import page
-from oomlens.server.web.sessions import Viewer, viewer
+from oomlens.server.web.sessions import ViewerDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -87,7 +88,7 @@ def top_issues(session: Session, project_id: int, by: str, limit: int = TOP_ISSU
     first, then = (Issue.reports, Issue.total_retained_bytes) if by == "reports" else \
         (Issue.total_retained_bytes, Issue.reports)
     return list(session.scalars(select(Issue).where(Issue.project_id == project_id,
-                                                    Issue.status != IGNORED)
+                                                    Issue.status != IssueStatus.IGNORED)
                                 .order_by(first.desc(), then.desc(), Issue.id).limit(limit)))
 
 
@@ -104,19 +105,20 @@ def job_states(session: Session, project_id: int) -> dict[str, int]:
     counted = dict(session.execute(select(Report.status, func.count())
                                    .where(Report.project_id == project_id)
                                    .group_by(Report.status)).all())
-    return {state: counted.get(state, 0) for state in REPORT_STATES}
+    return {state: counted.get(state, 0) for state in ReportStatus}
 
 
 def problem_reports(session: Session, project_id: int, limit: int = PROBLEM_REPORTS) -> list:
     """The newest reports that failed (a bad dump) or died (analysis kept breaking)."""
+    ended = (ReportStatus.FAILED, ReportStatus.DEAD)
     return list(session.scalars(select(Report).where(Report.project_id == project_id,
-                                                     Report.status.in_((FAILED, DEAD)))
+                                                     Report.status.in_(ended))
                                 .order_by(Report.received_at.desc(), Report.id.desc())
                                 .limit(limit)))
 
 
 @router.get("/overview")
-def overview_page(v: Viewer = Depends(viewer), s: Session = Depends(db_session)):
+def overview_page(v: ViewerDep, s: SessionDep):
     states = job_states(s, v.project_id)
     return page("overview.html", viewer=v, section="overview",
                 causes=causes_per_day(s, v.project_id),
@@ -124,4 +126,4 @@ def overview_page(v: Viewer = Depends(viewer), s: Session = Depends(db_session))
                 by_retained=top_issues(s, v.project_id, "retained"),
                 regressions=newest_regressions(s, v.project_id), states=states,
                 problems=problem_reports(s, v.project_id),
-                problem_total=states[FAILED] + states[DEAD])
+                problem_total=states[ReportStatus.FAILED] + states[ReportStatus.DEAD])

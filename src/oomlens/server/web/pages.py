@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.orm import Session
 
-from oomlens.server.core.deps import session as db_session
+from oomlens.server.core.deps import SessionDep
 from oomlens.server.web import sessions
 from oomlens.server.web.render import page
 
@@ -44,8 +43,8 @@ def login_form(next: str | None = None):
 
 
 @router.post("/login")
-def login(request: Request, key: Annotated[str, Form()] = "",
-          next: Annotated[str, Form()] = "/", s: Session = Depends(db_session)):
+def login(request: Request, s: SessionDep, key: Annotated[str, Form()] = "",
+          next: Annotated[str, Form()] = "/"):
     opened = sessions.open_session(s, key.strip())
     if opened is None:
         return page("login.html", status=401, viewer=None, next=_safe_next(next),
@@ -59,7 +58,7 @@ def login(request: Request, key: Annotated[str, Form()] = "",
 
 
 @router.post("/logout")
-def logout(request: Request, s: Session = Depends(db_session)):
+def logout(request: Request, s: SessionDep):
     sessions.close_session(s, request.cookies.get(sessions.COOKIE))
     answer = RedirectResponse("/login", status_code=303)
     answer.delete_cookie(sessions.COOKIE, path="/")
@@ -67,7 +66,7 @@ def logout(request: Request, s: Session = Depends(db_session)):
 
 
 @router.get("/")
-def home(v: sessions.Viewer = Depends(sessions.viewer)):
+def home(v: sessions.ViewerDep):
     return RedirectResponse("/overview", status_code=303)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
@@ -24,12 +24,11 @@ from starlette.background import BackgroundTask
 from oomlens.analysis.trigger import capture_section
 from oomlens.report.sections import TITLES as REPORT_TITLES
 from oomlens.report.sections import section_order
-from oomlens.server.core.deps import Services, services
-from oomlens.server.core.deps import session as db_session
+from oomlens.server.core.deps import Services, ServicesDep, SessionDep
 from oomlens.server.core.models import Report, project_row
 from oomlens.server.reports import dominator_levels, download, mappings, queries as report_queries
 from oomlens.server.web.render import page
-from oomlens.server.web.sessions import Viewer, viewer
+from oomlens.server.web.sessions import Viewer, ViewerDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -63,8 +62,7 @@ def _tree_level(svc: Services, report: Report, node: str,
 
 
 @router.get("/reports/{report_id}")
-def report_page(report_id: str, v: Viewer = Depends(viewer), s: Session = Depends(db_session),
-                svc: Services = Depends(services)):
+def report_page(report_id: str, v: ViewerDep, s: SessionDep, svc: ServicesDep):
     report = _own(s, v, report_id)
     if report is None:
         return _not_found(v)
@@ -86,9 +84,8 @@ def _capture(document: dict | None, row: dict) -> dict | None:
 
 
 @router.get("/reports/{report_id}/dominators")
-def dominator_level(report_id: str, node: str = "root",
-                    offset: Annotated[int, Query(ge=0)] = 0, v: Viewer = Depends(viewer),
-                    s: Session = Depends(db_session), svc: Services = Depends(services)):
+def dominator_level(report_id: str, v: ViewerDep, s: SessionDep, svc: ServicesDep,
+                    node: str = "root", offset: Annotated[int, Query(ge=0)] = 0):
     """A page of one node's children as list items, for the explorer to put under that node
     (or in place of the "show more" item that asked for the page)."""
     report = _own(s, v, report_id)
@@ -100,8 +97,7 @@ def dominator_level(report_id: str, node: str = "root",
 
 
 @router.get("/reports/{report_id}/download/report.json")
-def download_report(report_id: str, v: Viewer = Depends(viewer),
-                    s: Session = Depends(db_session)):
+def download_report(report_id: str, v: ViewerDep, s: SessionDep):
     report = _own(s, v, report_id)
     if report is None:
         return _not_found(v)
@@ -112,8 +108,8 @@ def download_report(report_id: str, v: Viewer = Depends(viewer),
 
 
 @router.get("/reports/{report_id}/download/dump")
-def download_dump(report_id: str, v: Viewer = Depends(viewer), s: Session = Depends(db_session),
-                  svc: Services = Depends(services),
+def download_dump(report_id: str, v: ViewerDep, s: SessionDep,
+                  svc: ServicesDep,
                   as_format: Annotated[str, Query(alias="format",
                                                   pattern="^(hprof|gzip)$")] = "hprof"):
     """The restored, deobfuscated HPROF, made as the API makes it (``reports.download``)."""

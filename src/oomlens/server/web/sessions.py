@@ -17,14 +17,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from oomlens.server.core import keys
-from oomlens.server.core.deps import session as db_session
+from oomlens.server.core.deps import SessionDep
 from oomlens.server.core.models import ApiKey, Project, WebSession
+from oomlens.server.core.vocabulary import KeyKind
 
 COOKIE = "oomlens_session"
 LIFETIME = timedelta(days=7)
@@ -43,12 +45,12 @@ class Viewer:
     project_id: int
     project_slug: str
     project_name: str
-    kind: str  # keys.READ or keys.ADMIN
+    kind: KeyKind  # READ or ADMIN
     csrf: str  # "" when authenticated by a header
 
     @property
     def is_admin(self) -> bool:
-        return self.kind == keys.ADMIN
+        return self.kind == KeyKind.ADMIN
 
 
 def _digest(token: str) -> str:
@@ -58,7 +60,7 @@ def _digest(token: str) -> str:
 def open_session(s: Session, secret: str) -> tuple[str, Viewer] | None:
     """A new session for a valid read or admin key: (cookie token, viewer); None otherwise."""
     caller = keys.authenticate(s, secret)
-    if caller is None or caller.kind == keys.INGEST:
+    if caller is None or caller.kind == KeyKind.INGEST:
         return None
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
@@ -89,15 +91,15 @@ def _from_cookie(s: Session, token: str) -> Viewer | None:
     key = s.get(ApiKey, row.key_id)
     if expires < datetime.now(UTC) or key is None or key.revoked_at is not None:
         return None
-    return _viewer(s, keys.Caller(key.project_id, key.kind, key.id), row.csrf)
+    return _viewer(s, keys.Caller(key.project_id, KeyKind(key.kind), key.id), row.csrf)
 
 
-def viewer(request: Request, s: Session = Depends(db_session)) -> Viewer:
+def viewer(request: Request, s: SessionDep) -> Viewer:
     """The dependency of every page: the viewer, or LoginRequired."""
     secret = keys.bearer_secret(request.headers.get("authorization"))
     if secret:
         caller = keys.authenticate(s, secret)
-        if caller is None or caller.kind == keys.INGEST:
+        if caller is None or caller.kind == KeyKind.INGEST:
             raise LoginRequired()
         return _viewer(s, caller, "")
     token = request.cookies.get(COOKIE)
@@ -107,7 +109,10 @@ def viewer(request: Request, s: Session = Depends(db_session)) -> Viewer:
     return found
 
 
-async def admin_form(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
+ViewerDep = Annotated[Viewer, Depends(viewer)]  # a page's viewer (read or admin)
+
+
+async def admin_form(request: Request, v: ViewerDep) -> Viewer:
     """For pages that change the project: an admin, and (with a cookie) the CSRF token."""
     if not v.is_admin:
         raise Forbidden("this needs the project's admin key: log in with it")
@@ -119,3 +124,6 @@ async def admin_form(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
         if not sent or not hmac.compare_digest(str(sent), v.csrf):
             raise Forbidden("the form is stale or came from another site: reload the page")
     return v
+
+
+AdminViewer = Annotated[Viewer, Depends(admin_form)]  # a page that changes the project

@@ -17,22 +17,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from oomlens.server.core import keys
-from oomlens.server.core.deps import Services, services
-from oomlens.server.core.deps import session as db_session
-from oomlens.server.core.models import PENDING, WEBHOOK_EVENTS, WEBHOOK_FORMATS, Project
+from oomlens.server.core.deps import Services, ServicesDep, SessionDep
+from oomlens.server.core.models import WEBHOOK_EVENTS, WEBHOOK_FORMATS, Project
+from oomlens.server.core.vocabulary import DeliveryState, KeyKind
 from oomlens.server.issues.owners import replace_ownership
 from oomlens.server.issues.ownership import OwnershipError
 from oomlens.server.notify import outbox, webhooks
 from oomlens.server.reports import mappings
 from oomlens.server.reports.ingest import UploadRejected
 from oomlens.server.web.render import page
-from oomlens.server.web.sessions import Forbidden, Viewer, admin_form, viewer
+from oomlens.server.web.sessions import AdminViewer, Forbidden, Viewer, ViewerDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -68,7 +68,7 @@ def _settings(s: Session, v: Viewer, notice: Notice | None = None, status: int =
             hooks.append({**webhooks.describe(hook), "deliveries": webhooks.recent_deliveries(
                 s, hook, DELIVERIES_SHOWN)})
     return page("settings.html", status=status, viewer=v, section="settings", notice=notice,
-                drafts=drafts, keys=keys.project_keys(s, v.project_id), kinds=keys.KINDS,
+                drafts=drafts, keys=keys.project_keys(s, v.project_id), kinds=tuple(KeyKind),
                 mappings=mappings.list_mappings(s, v.project_id),
                 ownership=(project.ownership or "") if drafts.ownership is None
                 else drafts.ownership,
@@ -80,13 +80,12 @@ def _back() -> RedirectResponse:
 
 
 @router.get("/settings")
-def settings_page(v: Viewer = Depends(viewer), s: Session = Depends(db_session)):
+def settings_page(v: ViewerDep, s: SessionDep):
     return _settings(s, v)
 
 
 @router.post("/settings/keys")
-def create_key(kind: Annotated[str, Form()] = "", v: Viewer = Depends(admin_form),
-               s: Session = Depends(db_session)):
+def create_key(v: AdminViewer, s: SessionDep, kind: Annotated[str, Form()] = ""):
     try:
         made = keys.create_key(s, s.get(Project, v.project_id), kind)
     except ValueError as exc:
@@ -97,7 +96,7 @@ def create_key(kind: Annotated[str, Form()] = "", v: Viewer = Depends(admin_form
 
 
 @router.post("/settings/keys/{key_id}/revoke")
-def revoke_key(key_id: int, v: Viewer = Depends(admin_form), s: Session = Depends(db_session)):
+def revoke_key(key_id: int, v: AdminViewer, s: SessionDep):
     """Revoking this session's own key ends the session: the page it goes back to asks for a
     login."""
     try:
@@ -111,10 +110,9 @@ def revoke_key(key_id: int, v: Viewer = Depends(admin_form), s: Session = Depend
 
 
 @router.post("/settings/mappings")
-async def upload_mapping(version: Annotated[str, Form()] = "",
-                         mapping: Annotated[UploadFile | None, File()] = None,
-                         v: Viewer = Depends(admin_form), s: Session = Depends(db_session),
-                         svc: Services = Depends(services)):
+async def upload_mapping(v: AdminViewer, s: SessionDep, svc: ServicesDep,
+                         version: Annotated[str, Form()] = "",
+                         mapping: Annotated[UploadFile | None, File()] = None):
     limit = svc.settings.max_upload_bytes
     body = None if mapping is None or not mapping.filename else await mapping.read(limit + 1)
     return await run_in_threadpool(_store_mapping, s, v, svc, version.strip(), body)
@@ -139,8 +137,7 @@ def _store_mapping(s: Session, v: Viewer, svc: Services, version: str, body: byt
 
 
 @router.post("/settings/ownership")
-def save_ownership(ownership: Annotated[str, Form()] = "", v: Viewer = Depends(admin_form),
-                   s: Session = Depends(db_session)):
+def save_ownership(v: AdminViewer, s: SessionDep, ownership: Annotated[str, Form()] = ""):
     # a textarea sends its lines ended by CRLF (HTML's form encoding); the file keeps LF
     text = ownership.replace("\r\n", "\n")
     try:
@@ -155,10 +152,10 @@ def save_ownership(ownership: Annotated[str, Form()] = "", v: Viewer = Depends(a
 
 
 @router.post("/settings/webhooks")
-def create_webhook(url: Annotated[str, Form()] = "", format: Annotated[str, Form()] = "json",
+def create_webhook(v: AdminViewer, s: SessionDep, url: Annotated[str, Form()] = "",
+                   format: Annotated[str, Form()] = "json",
                    events: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies it)
-                   secret: Annotated[str, Form()] = "", v: Viewer = Depends(admin_form),
-                   s: Session = Depends(db_session)):
+                   secret: Annotated[str, Form()] = ""):
     try:
         hook = webhooks.create(s, v.project_id, url, format, events, secret or None)
     except webhooks.WebhookRejected as exc:
@@ -172,8 +169,7 @@ def create_webhook(url: Annotated[str, Form()] = "", format: Annotated[str, Form
 
 
 @router.post("/settings/webhooks/{webhook_id}/delete")
-def delete_webhook(webhook_id: int, v: Viewer = Depends(admin_form),
-                   s: Session = Depends(db_session)):
+def delete_webhook(webhook_id: int, v: AdminViewer, s: SessionDep):
     hook = webhooks.find(s, v.project_id, webhook_id)
     if hook is None:
         return _settings(s, v, Notice("webhooks", "no such webhook", True), 404)
@@ -190,15 +186,14 @@ def _deliveries(s: Session, v: Viewer, webhook_id: int, poll: int | None):
         return page("error.html", status=404, viewer=None, title="Not found",
                     message="no such webhook")
     rows = webhooks.recent_deliveries(s, hook, DELIVERIES_SHOWN)
-    pending = any(d["state"] == PENDING for d in rows)
+    pending = any(d["state"] == DeliveryState.PENDING for d in rows)
     return page("settings_deliveries.html", hook=webhooks.describe(hook), deliveries=rows,
                 poll=poll if poll is not None and pending and poll < POLLS else None,
                 gave_up=poll is not None and pending and poll >= POLLS)
 
 
 @router.post("/settings/webhooks/{webhook_id}/test")
-def send_test(webhook_id: int, request: Request, v: Viewer = Depends(admin_form),
-              s: Session = Depends(db_session)):
+def send_test(webhook_id: int, request: Request, v: AdminViewer, s: SessionDep):
     hook = webhooks.find(s, v.project_id, webhook_id)
     if hook is not None:
         outbox.record_test(s, hook)
@@ -209,8 +204,7 @@ def send_test(webhook_id: int, request: Request, v: Viewer = Depends(admin_form)
 
 
 @router.get("/settings/webhooks/{webhook_id}/deliveries")
-def deliveries(webhook_id: int, poll: int | None = None, v: Viewer = Depends(viewer),
-               s: Session = Depends(db_session)):
+def deliveries(webhook_id: int, v: ViewerDep, s: SessionDep, poll: int | None = None):
     if not v.is_admin:
         raise Forbidden("webhooks are shown to admin keys only")
     return _deliveries(s, v, webhook_id, poll)
