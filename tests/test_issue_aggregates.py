@@ -121,7 +121,9 @@ def folded(database):
 
 
 def by_signature(issues: list[dict]) -> dict[str, dict]:
-    return {i["signature"]: i for i in issues}
+    """Issues by the signatures these documents gave ("A"): folding stores them versioned, as
+    the scheme-1 signatures of bare digests (``leak/1:A``)."""
+    return {i["signature"].removeprefix("leak/1:"): i for i in issues}
 
 
 def test_folds_keep_every_number_exact_and_the_median_of_an_even_count_rounds_down(folded):
@@ -149,7 +151,7 @@ def test_a_refold_takes_the_report_back_from_what_it_counted_for(folded):
     including in the session that re-folded (the loaded issue is not stale)."""
     sessions, project = folded
     with sessions() as s:
-        a_id = s.scalar(select(Issue.id).where(Issue.signature == "A"))
+        a_id = s.scalar(select(Issue.id).where(Issue.signature == "leak/1:A"))
         loaded = s.get(Issue, a_id)
         assert loaded.reports == 4
         r3 = s.get(Report, "r3")
@@ -204,10 +206,11 @@ def test_the_list_filters_sorts_and_pages_in_the_database(folded):
                                                  descending=descending, limit=3, offset=start)
                          for start in (0, 3, 6)]
                 assert [i["id"] for page in pages for i in page] == [i["id"] for i in got]
-        assert [i["signature"] for i in everything[:3]] == ["A", "C", "B"]  # most reports
+        assert [i["signature"] for i in everything[:3]] == \
+            ["leak/1:A", "leak/1:C", "leak/1:B"]  # most reports
         filters = {"version": "1.10", "kind": "leak"}
         assert {i["signature"] for i in issue_queries.list_issues(s, project.id, **filters)} == \
-            {"A", "C"} and issue_queries.count_issues(s, project.id, **filters) == 2
+            {"leak/1:A", "leak/1:C"} and issue_queries.count_issues(s, project.id, **filters) == 2
         assert {i["title"] for i in issue_queries.list_issues(s, project.id, owner="-",
                                                             q="BIG B")} == {"big b-c", "big B d"}
         assert issue_queries.count_issues(s, project.id, q="com.x.big") == 1

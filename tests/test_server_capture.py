@@ -160,7 +160,7 @@ def test_a_threshold_report_without_findings_counts_for_an_issue_of_its_trigger(
     doc = world.get(f"/api/v1/reports/{world.ids['threads']}/report")
     assert not any(doc[s] for s in ("leaks", "library_leaks", "big_objects", "class_clusters"))
     issues = {(i["kind"], i["signature"]): i for i in world.get("/api/v1/issues")}
-    issue = issues[("oom_cause", "thread-threshold")]
+    issue = issues[("oom_cause", "oom-cause/1:thread-threshold")]
     assert issue["title"] == DESCRIPTIONS["thread-threshold"] and issue["reports"] == 1
     detail = world.get(f"/api/v1/issues/{issue['id']}")
     assert detail["representative"] == doc["capture"]
@@ -169,8 +169,8 @@ def test_a_threshold_report_without_findings_counts_for_an_issue_of_its_trigger(
     assert [(r["id"], r["trigger"]) for r in reports] == \
         [(world.ids["threads"], "thread-threshold")]
     # the trigger alone also makes an issue of its own; the oom capture's is the OOM kind's
-    assert issues[("oom_cause", "heap-threshold")]["reports"] == 1
-    assert issues[("oom_cause", "thread-limit")]["reports"] == 1
+    assert issues[("oom_cause", "oom-cause/1:heap-threshold")]["reports"] == 1
+    assert issues[("oom_cause", "oom-cause/1:thread-limit")]["reports"] == 1
 
 
 def test_an_issue_counts_its_reports_by_trigger(world):

@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from oomlens.analysis import signatures
 from oomlens.analysis.trigger import DESCRIPTIONS
 from oomlens.capture.sidecar import THRESHOLD_TRIGGERS
 from oomlens.server.core.models import Issue, IssueReport, Report
@@ -35,6 +36,12 @@ from oomlens.server.issues.versions import is_later
 # the kind of each section's findings in the report document
 SECTIONS = ((FindingKind.LEAK, "leaks"), (FindingKind.LIBRARY_LEAK, "library_leaks"),
             (FindingKind.BIG_OBJECT, "big_objects"), (FindingKind.CLASS_CLUSTER, "class_clusters"))
+# an issue's kind -> the kind its signatures name (signatures.py; migration 0010)
+SIGNATURE_KINDS = {FindingKind.LEAK: signatures.LEAK,
+                   FindingKind.LIBRARY_LEAK: signatures.LIBRARY_LEAK,
+                   FindingKind.BIG_OBJECT: signatures.BIG_OBJECT,
+                   FindingKind.CLASS_CLUSTER: signatures.CLASS_CLUSTER,
+                   FindingKind.OOM_CAUSE: signatures.OOM_CAUSE}
 
 
 @dataclass
@@ -69,7 +76,10 @@ def _title(kind: str, item: dict) -> str:
 
 
 def findings(document: dict) -> list[Finding]:
-    found = [Finding(kind, item["signature"], _title(kind, item),
+    """The findings ``document`` folds into, each under its versioned signature (a document
+    older than versioned signatures holds bare scheme-1 digests: the same issues)."""
+    found = [Finding(kind, signatures.versioned(item["signature"], SIGNATURE_KINDS[kind]),
+                     _title(kind, item),
                      int(item.get("retained_bytes", 0)), item)
              for kind, section in SECTIONS for item in document.get(section) or []
              if item.get("signature")]
@@ -79,9 +89,10 @@ def findings(document: dict) -> list[Finding]:
     capture = document.get("capture") or {}
     if capture.get("trigger") in THRESHOLD_TRIGGERS:  # the threshold, not a guessed error
         trigger = capture["trigger"]
-        return [Finding(FindingKind.OOM_CAUSE, trigger, DESCRIPTIONS[trigger], 0, capture)]
+        return [Finding(FindingKind.OOM_CAUSE, signatures.oom_cause_signature(trigger),
+                        DESCRIPTIONS[trigger], 0, capture)]
     if cause and cause.get("kind") and cause["kind"] != "unknown":
-        return [Finding(FindingKind.OOM_CAUSE, cause["kind"],
+        return [Finding(FindingKind.OOM_CAUSE, signatures.oom_cause_signature(cause["kind"]),
                         cause.get("summary") or cause["kind"], 0, cause)]
     return []
 
