@@ -8,6 +8,7 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
+from oomlens.errors import one_line
 from oomlens.units import human_bytes, plural  # noqa: F401 - re-exported for commands
 
 # Piped output is not wrapped at 80 columns: tables get room for long class names.
@@ -20,5 +21,6 @@ def print_json(document) -> None:
 
 
 def safe(text: str) -> str:
-    """Names come from untrusted dumps: never let them be read as rich markup."""
-    return escape(str(text))
+    """Names come from untrusted dumps: never let them be read as rich markup, nor break a line
+    or send the terminal a control sequence."""
+    return escape(one_line(text))

@@ -14,7 +14,7 @@ import traceback
 import click
 
 from oomlens import __version__
-from oomlens.errors import OomlensError
+from oomlens.errors import OomlensError, one_line
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 1
@@ -54,13 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="oomlens", standalone_mode=False)
         return 0
     except OomlensError as exc:
-        click.echo(f"oomlens: error: {exc}", err=True)
+        click.echo(f"oomlens: error: {one_line(exc)}", err=True)
         return EXIT_BAD_INPUT
     except click.exceptions.Abort:
         click.echo("oomlens: interrupted", err=True)
         return 130
     except click.ClickException as exc:
-        click.echo(f"oomlens: error: {exc.format_message()}", err=True)
+        click.echo(f"oomlens: error: {one_line(exc.format_message())}", err=True)
         return EXIT_BAD_INPUT
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug in oomlens, not the user's fault: say so in one line
         if os.environ.get("OOMLENS_DEBUG"):
             traceback.print_exc()
-        click.echo(f"oomlens: internal error: {type(exc).__name__}: {exc} "
+        click.echo(f"oomlens: internal error: {type(exc).__name__}: {one_line(exc)} "
                    "(set OOMLENS_DEBUG=1 for the traceback)", err=True)
         return EXIT_INTERNAL
 

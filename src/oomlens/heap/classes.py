@@ -65,8 +65,10 @@ class ClassTable:
     real_count: int
     # derived
     instance_data_size: np.ndarray | None = None  # int64: bytes of field values per instance
+    ref_field_count: np.ndarray | None = None  # int64: strong reference fields per instance
     ref_begin: np.ndarray | None = None  # int64 CSR over ref_offsets
-    ref_offsets: np.ndarray | None = None  # int32 offsets of strong reference fields
+    ref_offsets: np.ndarray | None = None  # int32 offsets of strong reference fields, as far
+    # as the class's longest instance reaches (see derive_layouts)
     referent_offset: np.ndarray | None = None  # int32, -1 if not a Reference subclass
     reference_kind: np.ndarray | None = None  # int8 REF_*
     object_index: np.ndarray | None = None  # int32 index of the class object, -1 if none
@@ -178,39 +180,104 @@ def _check_superclass_chains(table: ClassTable, index: RecordIndex) -> None:
             depth[member] = base + 1 + offset
 
 
-def derive_layouts(table: ClassTable, names: NameTable, id_size: int) -> None:
-    """Per class: bytes of instance data, offsets of its strong reference fields (own and
-    inherited), and the referent offset and strength for Reference subclasses."""
+def derive_layouts(table: ClassTable, names: NameTable, id_size: int,
+                   reach: np.ndarray | None = None) -> None:
+    """Per class: bytes of instance data, its strong reference fields (own and inherited: their
+    number, and their offsets), and the referent offset and strength for Reference subclasses.
+
+    ``reach[k]``: the most instance data bytes any instance of class ``k`` has (None: its full
+    layout). Offsets are listed only that far, since the graph reads no further: the table then
+    stays within the dump's own size whatever its superclass chains, where listing every
+    inherited field of every class of a deep hierarchy (thousands of classes, one below the
+    other, a few hundred KB of file) would take gigabytes and minutes. Each class is worked out
+    once, from its superclass's results (parents first)."""
     n = len(table)
-    data_size = np.zeros(n, np.int64)
-    referent = np.full(n, -1, np.int32)
-    kind = np.zeros(n, np.int8)
-    per_class: list[list[int]] = [[] for _ in range(n)]
-    reference_indices = set(table.by_name(REFERENCE_CLASS))
-    sizes = {t: C.value_size(t, id_size) for t in C.TYPE_NAMES}
+    begin = table.field_begin.astype(np.int64)
+    end = table.field_end.astype(np.int64)
+    sizes = np.zeros(256, np.int64)
+    for t in C.TYPE_NAMES:
+        sizes[t] = C.value_size(t, id_size)
+    types = np.asarray(table.field_type, np.int64)
+    cum = np.concatenate([[0], np.cumsum(sizes[types])])
+    own_bytes = cum[end] - cum[begin]
+    own_refs: list[np.ndarray] = [np.zeros(0, np.int64)] * n  # own reference field offsets
+    own_referent = np.full(n, -1, np.int64)
+    reference_bases = set(table.by_name(REFERENCE_CLASS))
+    is_ref = types == C.TYPE_OBJECT
     for k in range(n):
-        chain = table.superclass_chain(k)
-        offset = 0
-        ref_kind = REF_NONE
-        for member in chain:
-            ref_kind = ref_kind or _REFERENCE_BASES.get(table.names[member], REF_NONE)
-            is_reference_base = member in reference_indices
-            for f in range(int(table.field_begin[member]), int(table.field_end[member])):
-                t = int(table.field_type[f])
-                if t == C.TYPE_OBJECT:
-                    if is_reference_base and names.get(int(table.field_name[f])) == REFERENT_FIELD:
-                        referent[k] = offset
-                    else:
-                        per_class[k].append(offset)
-                offset += sizes[t]
-        if referent[k] >= 0:
-            # a Reference subclass not below a known kind (e.g. a direct subclass) is weak
-            kind[k] = ref_kind or REF_WEAK
-        data_size[k] = offset
+        a, b = int(begin[k]), int(end[k])
+        if b <= a or not is_ref[a:b].any():
+            continue
+        offsets = cum[a:b] - cum[a]
+        refs = is_ref[a:b].copy()
+        if k in reference_bases:
+            for f in np.nonzero(refs)[0].tolist():
+                if names.get(int(table.field_name[a + f])) == REFERENT_FIELD:
+                    own_referent[k] = offsets[f]
+                    refs[f] = False
+        own_refs[k] = offsets[refs]
+
+    sup = table.super_index.tolist()
+    data_size = np.zeros(n, np.int64)
+    ref_count = np.zeros(n, np.int64)
+    referent = np.full(n, -1, np.int64)
+    chain_kind = np.zeros(n, np.int8)
+    up = np.full(n, -1, np.int64)  # the nearest superclass that declares fields
+    for k in _parents_first(sup):
+        s = sup[k]
+        own_kind = _REFERENCE_BASES.get(table.names[k], REF_NONE)
+        if s < 0:
+            data_size[k], ref_count[k] = own_bytes[k], len(own_refs[k])
+            referent[k], chain_kind[k] = own_referent[k], own_kind
+            continue
+        data_size[k] = own_bytes[k] + data_size[s]
+        ref_count[k] = len(own_refs[k]) + ref_count[s]
+        # the highest Reference class's referent counts, the nearest known kind
+        referent[k] = referent[s] + own_bytes[k] if referent[s] >= 0 else own_referent[k]
+        chain_kind[k] = own_kind or chain_kind[s]
+        up[k] = s if own_bytes[s] > 0 else up[s]
+    if reach is None:
+        reach = data_size
+    limit = np.minimum(np.asarray(reach, np.int64), np.minimum(data_size, (1 << 31) - 1))
+    per_class: list[np.ndarray] = []
+    counts = np.zeros(n, np.int64)
+    for k in np.nonzero((limit > 0) & (ref_count > 0))[0].tolist():
+        cap = int(limit[k])
+        m = k if own_bytes[k] > 0 else int(up[k])
+        while m >= 0:
+            base = int(data_size[k] - data_size[m])  # where m's own fields start in k's data
+            if base >= cap:
+                break
+            offsets = own_refs[m]
+            if len(offsets):
+                offsets = offsets + base
+                per_class.append(offsets[offsets < cap])
+                counts[k] += len(per_class[-1])
+            m = int(up[m])
     table.instance_data_size = data_size
-    table.referent_offset = referent
-    table.reference_kind = kind
-    counts = np.array([len(r) for r in per_class], np.int64)
+    table.ref_field_count = ref_count
+    referent[referent >= (1 << 31)] = -1  # past any instance's data
+    table.referent_offset = referent.astype(np.int32)
+    # a Reference subclass not below a known kind (e.g. a direct subclass) is weak
+    kind = np.where(chain_kind == REF_NONE, REF_WEAK, chain_kind)
+    table.reference_kind = np.where(referent >= 0, kind, REF_NONE).astype(np.int8)
     table.ref_begin = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=table.ref_begin[1:])
-    table.ref_offsets = np.array([o for r in per_class for o in r], np.int32)
+    table.ref_offsets = (np.concatenate(per_class).astype(np.int32) if per_class
+                         else np.zeros(0, np.int32))
+
+
+def _parents_first(sup: list[int]) -> list[int]:
+    """Class indices ordered so that each comes after its superclass (chains are acyclic:
+    ``_check_superclass_chains``)."""
+    depth = [-1] * len(sup)
+    for k in range(len(sup)):
+        path, j = [], k
+        while j >= 0 and depth[j] < 0:
+            path.append(j)
+            j = sup[j]
+        d = depth[j] if j >= 0 else -1
+        for member in reversed(path):
+            d += 1
+            depth[member] = d
+    return sorted(range(len(sup)), key=depth.__getitem__)

@@ -123,13 +123,17 @@ def _fill_edges(buf, id_size, first, last, ids, bucket_start, shift, kind, offse
     return w, nweak, class_cursor
 
 
-def _edge_upper_bound(objects: ObjectTable, classes: ClassTable) -> tuple[int, int]:
+def _edge_upper_bound(objects: ObjectTable, classes: ClassTable, id_size: int
+                      ) -> tuple[int, int]:
     """Most strong edges and weak edges there can be, from the tables alone (no file access)."""
     kind = objects.kind
     instances = kind == KIND_INSTANCE
     ref_counts = np.diff(classes.ref_begin)
     inst_classes = objects.class_index[instances]
-    strong = int(ref_counts[inst_classes].sum()) + int(instances.sum())
+    # no more references than an instance's data holds ids: a class may declare far more
+    # fields than its instances have bytes (a damaged dump)
+    held = objects.length[instances].astype(np.int64) // id_size
+    strong = int(np.minimum(ref_counts[inst_classes], held).sum()) + int(instances.sum())
     strong += int(objects.length[kind == KIND_OBJECT_ARRAY].astype(np.int64).sum())
     statics_obj = classes.static_type == C.TYPE_OBJECT
     strong += int(statics_obj.sum()) + 2 * int((kind == KIND_CLASS).sum())
@@ -141,7 +145,7 @@ def build_graph(data: np.ndarray, id_size: int, objects: ObjectTable, classes: C
                 release_pages=None, progress=None) -> Graph:
     """Extract every reference of every object."""
     n = len(objects)
-    strong_bound, weak_bound = _edge_upper_bound(objects, classes)
+    strong_bound, weak_bound = _edge_upper_bound(objects, classes, id_size)
     # 32-bit offsets while every edge fits, with room for one more per object (the dominator
     # computation adds an edge from the virtual root to each GC root in the same dtype)
     begin = np.zeros(n + 1, np.int32 if strong_bound + n < (1 << 31) else np.int64)

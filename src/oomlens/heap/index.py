@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from oomlens.heap import classes as cls_mod
 from oomlens.heap.classes import ClassTable
@@ -117,6 +118,20 @@ def _link_class_objects(objects: ObjectTable, classes: ClassTable) -> None:
     classes.object_index = object_index
 
 
+def _reach(objects: ObjectTable, classes: ClassTable) -> np.ndarray:
+    """Per class, the most instance data bytes one of its instances has (0: no instances)."""
+    return _longest_instances(objects.kind, objects.class_index, objects.length, len(classes))
+
+
+@njit(cache=True)
+def _longest_instances(kind, class_index, length, n_classes):
+    reach = np.zeros(n_classes, np.int64)
+    for i in range(kind.shape[0]):
+        if kind[i] == KIND_INSTANCE and length[i] > reach[class_index[i]]:
+            reach[class_index[i]] = length[i]
+    return reach
+
+
 def _heap_names(index, names: NameTable) -> list[str]:
     out = index.out
     return [names.get(int(n)) or f"heap-{int(t)}" for t, n in zip(out.heap_type, out.heap_name)]
@@ -137,7 +152,7 @@ def build_heap_index(path, dump_number: int = 0, progress: Progress | None = Non
         warnings += _resolve_object_classes(objects, classes, raw_class)
         del raw_class
         _link_class_objects(objects, classes)
-        cls_mod.derive_layouts(classes, names, dump.header.id_size)
+        cls_mod.derive_layouts(classes, names, dump.header.id_size, _reach(objects, classes))
         model = choose_size_model(dump.header.version, dump.header.id_size, objects, classes,
                                   names.get)
         objects.shallow = shallow_sizes(model, objects, classes)

@@ -131,7 +131,7 @@ def instance_sizes(model: SizeModel, classes: ClassTable) -> np.ndarray:
     """Shallow size of one instance of each class."""
     if model.sizes_from_dump:
         return align(np.maximum(classes.raw_instance_size, model.header_size))
-    ref_fields = np.diff(classes.ref_begin) + (classes.referent_offset >= 0)
+    ref_fields = classes.ref_field_count + (classes.referent_offset >= 0)
     field_bytes = classes.instance_data_size - ref_fields * (model.id_size - model.reference_size)
     return align(model.header_size + field_bytes)
 

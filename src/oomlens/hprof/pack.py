@@ -129,6 +129,8 @@ def unpack(source: BinaryIO, out: BinaryIO, name: str, progress: Progress | None
         if count != _pack.N_STREAMS:
             raise HprofFormatError(f"{name}: corrupt packed heap dump (frame of {count} streams)")
         sizes = [STREAM_SIZES.unpack_from(_read(source, 8, name)) for _ in range(count)]
+        for raw, z in sizes:  # before reading: a u4 size must not make us allocate 4 GiB
+            _check_sizes(raw, z, name)
         streams = tuple(_decompress(decompressor, _read(source, z, name), raw, name)
                         for raw, z in sizes)
         _pack.feed(state, streams)
@@ -162,11 +164,20 @@ def _read(source: BinaryIO, n: int, name: str) -> bytes:
     return data
 
 
+def _check_sizes(raw: int, compressed: int, name: str) -> None:
+    """A stream's sizes as its frame declares them, before anything is read or allocated: at
+    most MAX_STREAM_BYTES, and no more compressed bytes than zstd can make of that (its
+    compress bound is raw + raw/256 + a few hundred bytes)."""
+    if raw > MAX_STREAM_BYTES:
+        raise HprofFormatError(f"{name}: corrupt packed heap dump (a stream of {raw:,} bytes)")
+    if compressed > raw + (raw >> 7) + 1024:
+        raise HprofFormatError(f"{name}: corrupt packed heap dump ({compressed:,} compressed "
+                               f"bytes for a stream of {raw:,})")
+
+
 def _decompress(decompressor, chunk: bytes, raw: int, name: str) -> bytes:
     if raw == 0 and not chunk:
         return b""
-    if raw > MAX_STREAM_BYTES:
-        raise HprofFormatError(f"{name}: corrupt packed heap dump (a stream of {raw:,} bytes)")
     try:
         if zstandard.frame_content_size(chunk) != raw:
             raise HprofFormatError(f"{name}: corrupt packed heap dump (stream sizes disagree)")

@@ -13,6 +13,7 @@ import mmap
 import os
 import struct
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -87,7 +88,7 @@ def copy_decompressed(raw: BinaryIO, compression: str | None, out, name: str, pr
         # A cut-off compressed stream: keep what decompressed, the record scanner reports the rest
         # as a truncated dump, exactly as for a plain file that was cut off.
         pass
-    except OSError as exc:
+    except (OSError, zlib.error) as exc:  # gzip: BadGzipFile, or zlib.error for bad deflate data
         what = "unpack" if compression == "packed" else f"decompress {compression} input"
         raise HprofFormatError(f"{name}: cannot {what}: {exc}") from None
     except Exception as exc:  # zstandard.ZstdError and friends

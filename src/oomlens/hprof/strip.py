@@ -78,17 +78,29 @@ class StripResult:
 
 # -- zeroed fields ------------------------------------------------------------------------------
 _CYCLE = "corrupt heap dump: superclass cycle in the class dumps"
+_TOO_DEEP = ("corrupt heap dump: its class hierarchy is too deep to strip (the classes' field "
+             "layouts would take more than {:,} runs of fields)")
+MAX_RUNS = 1 << 20
+
+
+def run_budget(hprof_bytes: int) -> int:
+    """How many field runs the zero-field table may hold for a dump of this size: one per 16
+    bytes of it (real dumps need under one per 1,000), and at least MAX_RUNS."""
+    return max(MAX_RUNS, hprof_bytes // 16)
 
 
 def _chain_runs(layouts: ClassLayouts, selected: np.ndarray, wanted: np.ndarray,
-                id_size: int) -> list[tuple[tuple, int]]:
+                id_size: int, budget: int = MAX_RUNS) -> list[tuple[tuple, int]]:
     """For each class at ``selected``: the byte runs (offset, length) of its instance data to
     zero (fields ``wanted``; own fields first, then each superclass's; adjacent fields in one
     run) and the bytes its layout explains.
 
     A class's runs are its own followed by its superclass's, shifted by its own field bytes, so
     each class of a chain is worked out once and its subclasses reuse it: the work is the
-    classes and the runs, not the fields of every class's whole chain."""
+    classes and the runs, not the fields of every class's whole chain. The runs of all classes
+    together still grow with the square of a hierarchy's depth (each class has its own copy of
+    its superclasses'), so more than ``budget`` of them is an error: real dumps need a few
+    thousand, a hostile one with a hierarchy thousands of classes deep would need billions."""
     sizes = [-1] * 256
     for code, size in C.PRIMITIVE_SIZES.items():
         sizes[code] = size
@@ -97,6 +109,7 @@ def _chain_runs(layouts: ClassLayouts, selected: np.ndarray, wanted: np.ndarray,
     fbegin, nfields = layouts.fbegin.tolist(), layouts.nfields.tolist()
     ftype, want = layouts.fd_type.tolist(), wanted.tolist()
     done: dict[int, tuple[tuple, int]] = {}  # class index -> (runs, bytes) of its chain
+    made = 0
 
     def own_runs(c: int) -> tuple[list, int]:
         runs, pos = [], 0
@@ -125,15 +138,18 @@ def _chain_runs(layouts: ClassLayouts, selected: np.ndarray, wanted: np.ndarray,
                 mine[-1] = (mine[-1][0], mine[-1][1] + above.pop(0)[1])
             runs, total = tuple(mine + above), size + total
             done[c] = (runs, total)
+            made += len(runs)
+            if made > budget:
+                raise OomlensError(_TOO_DEEP.format(budget))
     return [done[k] for k in selected.tolist()]
 
 
 def zero_field_table(layouts: ClassLayouts, selected: np.ndarray, wanted: np.ndarray,
-                     id_size: int):
+                     id_size: int, budget: int = MAX_RUNS):
     """The plan's zero-field table for the classes at ``selected`` (indices into ``layouts``,
     ascending, so the class ids come out sorted)."""
     selected = np.asarray(selected, np.int64)
-    chains = _chain_runs(layouts, selected, np.asarray(wanted, np.bool_), id_size)
+    chains = _chain_runs(layouts, selected, np.asarray(wanted, np.bool_), id_size, budget)
     counts = np.array([len(runs) for runs, _ in chains], np.int64)
     begin = np.zeros(len(selected) + 1, np.int64)
     np.cumsum(counts, out=begin[1:])
@@ -156,7 +172,7 @@ def _string_hash_fields(sv: Survey) -> tuple[np.ndarray, np.ndarray]:
     return selected, wanted
 
 
-def build_plan(sv: Survey, level: str, id_size: int) -> R.EditPlan:
+def build_plan(sv: Survey, level: str, id_size: int, budget: int = MAX_RUNS) -> R.EditPlan:
     layouts = sv.classes
     if level == "all":
         selected = np.arange(len(layouts.ids))
@@ -168,7 +184,7 @@ def build_plan(sv: Survey, level: str, id_size: int) -> R.EditPlan:
              R.F_ZERO_STATICS: level == "all",
              R.F_ZERO_UNKNOWN_INSTANCES: level == "all"}
     return R.make_plan(flags, sv.marks.plan_arrays(),
-                       zero_field_table(layouts, selected, wanted, id_size))
+                       zero_field_table(layouts, selected, wanted, id_size, budget))
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -202,7 +218,7 @@ def strip_dump(source: str | os.PathLike, output: str | os.PathLike, level: str 
     R.check_paths(src, dst)
     with DumpFile(src, progress) as dump:
         sv = survey(dump, mark=level == "strings", progress=progress, keep_thread_names=keep)
-        plan = build_plan(sv, level, dump.header.id_size)
+        plan = build_plan(sv, level, dump.header.id_size, run_budget(dump.size))
         with R.OutputFile(dst, form, zstd_level) as out:
             stats = R.rewrite_dump(dump, out, plan, progress)
         warnings = list(stats.warnings)

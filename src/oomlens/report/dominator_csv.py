@@ -16,6 +16,7 @@ from oomlens.errors import OomlensError
 
 HEADER = "object_id,class,shallow_bytes,retained_bytes,dominator_id\n"
 ROWS_PER_CHUNK = 1 << 18
+CHUNK_BYTES = 32 << 20  # fewer rows a chunk when class names are long (a hostile mapping's)
 _MAX_NUMBER_TEXT = 24  # "0x" + 16 hex digits, or 20 decimal digits, with room to spare
 _HEX = np.frombuffer(b"0123456789abcdef", np.uint8)
 _ROOT = np.frombuffer(b"root", np.uint8)
@@ -85,8 +86,10 @@ def _format_rows(order, first, last, ids, name_of, name_begin, names, shallow, r
 
 def _csv_field(text: str) -> bytes:
     out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow([text])
-    return out.getvalue().encode("utf-8")
+    # the writer quotes a field holding a character of its line terminator: with "\r\n", a
+    # name with a line break in it (a dump's names may hold anything) stays one field
+    csv.writer(out, lineterminator="\r\n").writerow([text])
+    return out.getvalue()[:-2].encode("utf-8")
 
 
 def _name_table(heap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -111,16 +114,17 @@ def write_dominator_csv(heap, path: str, progress=None) -> int:
     objects = heap.index.objects
     name_of, name_begin, names = _name_table(heap)
     order = tree.preorder
-    longest = int(np.diff(name_begin).max(initial=0))
-    buf = np.empty(ROWS_PER_CHUNK * (4 * _MAX_NUMBER_TEXT + 5 + longest), np.uint8)
+    row_bytes = 4 * _MAX_NUMBER_TEXT + 5 + int(np.diff(name_begin).max(initial=0))
+    rows_per_chunk = max(1, min(ROWS_PER_CHUNK, CHUNK_BYTES // row_bytes))
+    buf = np.empty(rows_per_chunk * row_bytes, np.uint8)
     try:
         with open(path, "wb") as f:
             f.write(HEADER.encode())
-            for first in range(0, len(order), ROWS_PER_CHUNK):
-                last = min(len(order), first + ROWS_PER_CHUNK)
+            for first in range(0, len(order), rows_per_chunk):
+                last = min(len(order), first + rows_per_chunk)
                 used = _format_rows(order, first, last, objects.ids, name_of, name_begin, names,
                                     objects.shallow, tree.retained, tree.idom, buf)
-                f.write(buf[:used].tobytes())
+                f.write(buf[:used])
                 if progress:
                     progress("writing CSV", last, len(order))
     except OSError as exc:

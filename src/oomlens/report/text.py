@@ -1,17 +1,19 @@
 """The report for a terminal: the top of each section, leak traces drawn like LeakCanary's.
 
 Reads only the ``oomlens.report/1`` document. Every name comes from an untrusted dump, so all
-text goes through ``rich.markup.escape`` before it is printed. A section shows its first
-``rows`` rows (leaks: ``traces`` groups, each with a trace); whatever it leaves out, it says
-how much and how to see it, since a missing row reads as "there is none".
+text goes through ``escape`` (rich's markup escape, and ``errors.one_line``) before it is
+printed. A section shows its first ``rows`` rows (leaks: ``traces`` groups, each with a
+trace); whatever it leaves out, it says how much and how to see it, since a missing row reads
+as "there is none".
 """
 
 from __future__ import annotations
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as escape_markup
 from rich.table import Table
 
+from oomlens.errors import one_line
 from oomlens.report.capture_facts import capture_facts
 from oomlens.report.cuts import document_cut
 from oomlens.report.redaction import redaction_note, thread_values, watch_values
@@ -22,6 +24,11 @@ ROWS = 10
 TRACES = 5
 STACK_LINES = 12  # of the OutOfMemoryError's stack trace (all of it is in the JSON and HTML)
 SHOW_ALL = "--rows all lists every row"
+
+
+def escape(text) -> str:
+    """Dump text for the terminal: no markup, and no line break or control sequence either."""
+    return escape_markup(one_line(text))
 
 
 def render_text(report: dict, console: Console, rows: int | None = ROWS,

@@ -36,6 +36,7 @@ _METHOD_LINE = re.compile(
     r"^\s+(?:(\d+):(\d+):)?(\S+) ([^\s(]+)\(([^)]*)\)(?::(\d+)(?::(\d+))?)? -> (\S+)\s*$")
 _HEADER_KEY = re.compile(r"#\s*([a-z_]+):\s*(.*?)\s*$")
 MAX_LINE = 1 << 16
+MAX_LINE_NUMBER = (1 << 31) - 1  # source lines are Java ints; a dump's STACK_FRAME has an i4
 SYNTHESIZED = "com.android.tools.r8.synthesized"
 _BASIC_TYPES = {"boolean": C.TYPE_BOOLEAN, "char": C.TYPE_CHAR, "float": C.TYPE_FLOAT,
                 "double": C.TYPE_DOUBLE, "byte": C.TYPE_BYTE, "short": C.TYPE_SHORT,
@@ -131,7 +132,8 @@ class Mapping:
         """R8's mapping format version (``com.android.tools.r8.mapping``), None for ProGuard."""
         for m in self.metadata:
             if m.get("id") == "com.android.tools.r8.mapping":
-                return m.get("version")
+                version = m.get("version")
+                return version if isinstance(version, str) else None
         return None
 
     def class_name(self, obfuscated: str) -> str:
@@ -236,8 +238,9 @@ def parse_mapping(text: str, path: str = "<mapping>") -> Mapping:
                     member.metadata.append(data)
                 else:
                     current.metadata.append(data)
-                    if data.get("id") == "sourceFile":
-                        current.source_file = current.source_file or data.get("fileName")
+                    file_name = data.get("fileName")
+                    if data.get("id") == "sourceFile" and isinstance(file_name, str):
+                        current.source_file = current.source_file or file_name
             continue
         m = _CLASS_LINE.match(line)
         if m:
@@ -253,6 +256,11 @@ def parse_mapping(text: str, path: str = "<mapping>") -> Mapping:
         m = _METHOD_LINE.match(line)
         if m:
             obf_first, obf_last, ret, name, args, orig_first, orig_last, obf = m.groups()
+            for digits in (obf_first, obf_last, orig_first, orig_last):
+                if digits and (len(digits) > 10 or int(digits) > MAX_LINE_NUMBER):
+                    raise MappingError(f"{path}:{number}: line number {digits[:12]}"
+                                       f"{'...' if len(digits) > 12 else ''} out of range "
+                                       f"(at most {MAX_LINE_NUMBER:,})")
             lines = (int(obf_first), int(obf_last)) if obf_first else None
             original = None
             if orig_first:
@@ -282,7 +290,7 @@ def _json_comment(comment: str) -> dict | None:
         return None
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json can read
         return None  # a comment that only looks like JSON is still a comment
     return data if isinstance(data, dict) else None
 

@@ -11,6 +11,9 @@ from oomlens.errors import OomlensError
 from oomlens.ids import format_id
 
 
+MAX_INDENT = 40
+
+
 @click.command("path")
 @dump_options
 @click.argument("object_id")
@@ -43,7 +46,10 @@ def command(dump: str, dump_number: int, mapping: str | None, as_json: bool,
         return
     stdout_console.print(f"GC root ({', '.join(rows[0]['root_kinds'])})")
     for depth, r in enumerate(rows):
-        stdout_console.print("  " * depth + ("└─ " if depth else "") + _via(r["reference"])
+        # indented by depth up to MAX_INDENT steps, numbered below that: a path thousands of
+        # steps long (a linked list) would otherwise print its square in spaces
+        indent = "  " * min(depth, MAX_INDENT) + (f"[{depth}] " if depth > MAX_INDENT else "")
+        stdout_console.print(indent + ("└─ " if depth else "") + _via(r["reference"])
                              + f"{safe(r['class'])} {r['object_id']}  "
                              f"[dim](retained {human_bytes(r['retained_bytes'])})[/]")
 
