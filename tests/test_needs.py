@@ -47,3 +47,13 @@ def test_not_jvm_leaves_out_the_tests_that_make_java_dumps():
     assert {t for t in left_out if "test_threads.py::test_pool" in t}
     assert not {t for t in left_out if "test_cli.py" in t}
     assert "tests/test_threads.py::test_name_pattern" in without_jvm  # no JVM in that one
+
+
+def test_a_need_reached_as_module_attribute_is_found():
+    """test_fuzz_campaign's fixture calls ``fuzz_runner.run_campaign``, which starts oomlens
+    processes: its tests are ``process`` ones, the mutator's unit tests are not."""
+    marked = _collected("tests/test_fuzz_campaign.py", "-m", "process")
+    assert "tests/test_fuzz_campaign.py::test_every_case_ends_in_a_result_or_one_clean_error" \
+        in marked
+    assert "tests/test_fuzz_campaign.py::test_mutations_are_reproducible_and_do_what_they_say" \
+        not in marked
