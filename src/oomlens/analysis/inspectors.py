@@ -28,12 +28,12 @@ import numpy as np
 
 from oomlens.analysis import conditions as cond
 from oomlens.analysis.fields import FieldReader, split_field
+from oomlens.analysis.verdicts import Verdict
 from oomlens.errors import OomlensError
 from oomlens.hprof.scan import KIND_CLASS, KIND_INSTANCE, KIND_OBJECT_ARRAY
 
-LEAKING = "yes"
-NOT_LEAKING = "no"
-UNKNOWN = "unknown"
+# the verdicts, by the names the rules below use
+LEAKING, NOT_LEAKING, UNKNOWN = Verdict.LEAKING, Verdict.NOT_LEAKING, Verdict.UNKNOWN
 
 
 @dataclass(frozen=True)
