@@ -3,7 +3,7 @@
 #                on the embedded default and upload the sample dumps to it
 #   make test  - also the Debian packages the tests need, then the whole test suite
 #   make check - lint (ruff) and the fast tier: in-process tests that need no JVM, browser,
-#                database, broker or other program (markers from tests/needs.py), < 1 minute
+#                database, broker or other program (markers from tests/support/needs.py), < 1 minute
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -62,7 +62,7 @@ bench-capture: $(STAMP)
 	scripts/start-services.sh
 	$(BIN)/python bench/capture_vs_jcmd.py
 
-# the large hostile-input campaign (tests/fuzz_runner.py); FUZZ_ARGS="--cases N --seed S"
+# the large hostile-input campaign (tests/support/fuzz_runner.py); FUZZ_ARGS="--cases N --seed S"
 fuzz: $(STAMP)
 	$(BIN)/python scripts/fuzz.py $(FUZZ_ARGS)
 

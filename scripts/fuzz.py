@@ -1,5 +1,5 @@
-"""``make fuzz``: the large hostile-input campaign (tests/fuzz_runner.py says what a case is and
-what passing means; tests/test_fuzz_campaign.py runs a small one in the test suite).
+"""``make fuzz``: the large hostile-input campaign (tests/support/fuzz_runner.py says what a case is and
+what passing means; tests/hprof/test_fuzz_campaign.py runs a small one in the test suite).
 
     scripts/fuzz.py [--cases N] [--seed S] [--workers W] [--workdir DIR]
     scripts/fuzz.py --seed S --case I      # replay one case, keeping its folder
@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 
 import fuzz_runner  # noqa: E402
 

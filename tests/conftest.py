@@ -8,6 +8,13 @@ import pytest
 
 TESTS = Path(__file__).parent
 DATA = TESTS / "data"
+# tests/ by layer, lowest first: support holds the helpers (and their own tests), the others
+# the tests of one layer each. Test modules share helpers by module name, so every folder is
+# importable (the names are unique across folders).
+FOLDERS = ("support", "kernels", "hprof", "analysis", "report", "cli", "capture", "server",
+           "dashboard")
+for folder in FOLDERS:
+    sys.path.insert(0, str(TESTS / folder))
 sys.path.insert(0, str(TESTS))
 
 from jvmdump import dump_program, java_available  # noqa: E402
@@ -83,7 +90,7 @@ def server(tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    """Headless Debian Chromium driven by Playwright, one per test module (tests/browser.py)."""
+    """Headless Debian Chromium driven by Playwright, one per test module (tests/support/browser.py)."""
     from playwright.sync_api import sync_playwright
 
     from browser import launch
@@ -98,7 +105,7 @@ def pytest_configure(config):
     from needs import MARKERS, refuse_outside_tools
 
     for name, meaning in MARKERS.items():
-        config.addinivalue_line("markers", f"{name}: {meaning} (set by tests/needs.py)")
+        config.addinivalue_line("markers", f"{name}: {meaning} (set by tests/support/needs.py)")
     if os.environ.get("OOMLENS_FAST_TIER"):
         refuse_outside_tools()
 
@@ -113,7 +120,7 @@ def pytest_runtest_protocol(item, nextitem):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every test gets the markers of what it needs (tests/needs.py), on top of any written."""
+    """Every test gets the markers of what it needs (tests/support/needs.py), on top of any written."""
     from needs import item_needs
 
     for item in items:

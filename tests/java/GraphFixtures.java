@@ -1,5 +1,5 @@
 // Object graphs whose dominators and retained sizes are worked out by hand in
-// tests/test_known_graphs.py. Run as `java GraphFixtures <dump-path>`: builds the graphs, then
+// tests/kernels/test_known_graphs.py. Run as `java GraphFixtures <dump-path>`: builds the graphs, then
 // writes a heap dump (live=false, so garbage and weakly reachable objects stay in it).
 //
 // Every structure uses classes of its own so a test can find it by class name. Sizes below are

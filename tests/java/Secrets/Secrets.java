@@ -26,7 +26,7 @@ import java.util.concurrent.CountDownLatch;
  * Strings, set B into arrays only, so no String holding a set B secret ever exists.
  * No secret is a string literal: HotSpot writes its whole symbol table into the dump as name
  * records (strip keeps names), and the text of every literal of a loaded class is a symbol.
- * tests/test_privacy.py holds the same values.
+ * tests/hprof/test_privacy.py holds the same values.
  */
 public class Secrets {
     // jane.doe+oomlens@example.org, Pässwörd-Ωmega-ключ-42, 4929 1801 7433 8912,

@@ -14,7 +14,7 @@ import click
 from oomlens.capture.agent_jar import agent_jar, java_command
 from oomlens.errors import OomlensError
 
-# the keys, for --help only; tests/test_agent.py checks them against the jar's table
+# the keys, for --help only; tests/capture/test_agent.py checks them against the jar's table
 OPTION_KEYS = ("spool", "app", "version", "build", "interval", "heap", "heap-checks", "heap-step",
                "threads", "fds", "cooldown", "daily-cap", "oom", "reserve")
 

@@ -28,7 +28,7 @@ from oomlens.units import human_bytes
 pytestmark = pytest.mark.jvm
 
 MB = 1 << 20
-HEAP_MAX = 256 * MB  # tests/jvmdump.py runs the programs with -Xmx256m
+HEAP_MAX = 256 * MB  # tests/support/jvmdump.py runs the programs with -Xmx256m
 OOM = "java.lang.OutOfMemoryError: unable to create native thread: possibly out of memory"
 STACK = (f"{OOM}\n\tat java.base/java.lang.Thread.start0(Native Method)\n"
          "\tat java.base/java.lang.Thread.start(Thread.java:809)\n"

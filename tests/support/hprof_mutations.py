@@ -1,5 +1,5 @@
 """Structure-aware damage to real heap dumps, for the hostile-input campaign
-(tests/test_fuzz_campaign.py, ``make fuzz``).
+(tests/hprof/test_fuzz_campaign.py, ``make fuzz``).
 
 ``Layout.of(data)`` reads a dump's record structure with its own small walker (written apart from
 oomlens's readers, so that it does not share their mistakes): the top-level records (u1 tag,
@@ -13,7 +13,7 @@ and types, the header's identifier size. ``mutate`` then damages a copy where it
 - the identifier size set to 0, 1, 3, 5, 16, 0xFFFFFFFF, or swapped between 4 and 8;
 - the file cut at an offset strictly inside a sub-record (or a record header);
 - a record duplicated or dropped;
-- runs of random bytes written over it (what tests/mutations.py does).
+- runs of random bytes written over it (what tests/support/mutations.py does).
 
 ``mutate_packed`` does the same for oomlens's packed container (pack.py): its frame and stream
 size fields, its header and end, and, most usefully, the *contents* of the decompressed streams,

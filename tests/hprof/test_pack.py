@@ -22,7 +22,7 @@ from oomlens.hprof import constants as C
 from oomlens.hprof import pack as P
 from oomlens.hprof.source import DumpFile, parse_header
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 DUMPS = sorted(p for p in DATA.glob("*.hprof.gz") if p.stat().st_size < 8 << 20)
 
 

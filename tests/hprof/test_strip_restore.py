@@ -4,7 +4,7 @@
   graph, dominators and retained sizes, compared array by array with the original's.
 - At the ``strings`` level exactly the arrays that back a String or a Bitmap lose their
   elements, except those holding threads' names (found independently here, through the heap
-  API; tests/test_strip_thread_names.py tests the names).
+  API; tests/hprof/test_strip_thread_names.py tests the names).
 - ``restore`` gives back the original file byte for byte, except the bytes strip removed, which
   are zero; VisualVM reads the restored HotSpot dumps with the same instance counts, shallow and
   retained sizes as the originals, and Debian's hprof-conv converts the restored Android dumps.

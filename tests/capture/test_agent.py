@@ -34,7 +34,7 @@ from oomlens.cli.commands.agent import OPTION_KEYS
 
 pytestmark = pytest.mark.jvm
 
-REPO = Path(__file__).parent.parent
+REPO = Path(__file__).parents[2]
 BASE_NAME = re.compile(r"(?P<app>[A-Za-z0-9._-]{1,64})-(?P<stamp>\d{8}T\d{9}Z)-(?P<pid>\d+)-"
                        r"(?P<trigger>oom|heap-threshold|thread-threshold|fd-threshold)")
 SMALL_HEAP = ("-Xmx64m", "-XX:+UseSerialGC")

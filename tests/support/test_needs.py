@@ -1,4 +1,4 @@
-"""The automatic markers (tests/needs.py): a need is found however deep the helper that has it,
+"""The automatic markers (tests/support/needs.py): a need is found however deep the helper that has it,
 and collecting with ``-m "not jvm"`` leaves out every test that compiles Java."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _collected(*args) -> set[str]:
 
 
 def test_not_jvm_leaves_out_the_tests_that_make_java_dumps():
-    files = ["tests/test_privacy.py", "tests/test_threads.py", "tests/test_cli.py"]
+    files = ["tests/hprof/test_privacy.py", "tests/analysis/test_threads.py", "tests/cli/test_cli.py"]
     everything, without_jvm = _collected(*files), _collected(*files, "-m", "not jvm")
     left_out = everything - without_jvm
     # test_privacy calls dump_program through its module's fixture; test_threads takes the
@@ -46,14 +46,14 @@ def test_not_jvm_leaves_out_the_tests_that_make_java_dumps():
         {t for t in everything if "test_privacy" in t}
     assert {t for t in left_out if "test_threads.py::test_pool" in t}
     assert not {t for t in left_out if "test_cli.py" in t}
-    assert "tests/test_threads.py::test_name_pattern" in without_jvm  # no JVM in that one
+    assert "tests/analysis/test_threads.py::test_name_pattern" in without_jvm  # no JVM in that one
 
 
 def test_a_need_reached_as_module_attribute_is_found():
     """test_fuzz_campaign's fixture calls ``fuzz_runner.run_campaign``, which starts oomlens
     processes: its tests are ``process`` ones, the mutator's unit tests are not."""
-    marked = _collected("tests/test_fuzz_campaign.py", "-m", "process")
-    assert "tests/test_fuzz_campaign.py::test_every_case_ends_in_a_result_or_one_clean_error" \
+    marked = _collected("tests/hprof/test_fuzz_campaign.py", "-m", "process")
+    assert "tests/hprof/test_fuzz_campaign.py::test_every_case_ends_in_a_result_or_one_clean_error" \
         in marked
-    assert "tests/test_fuzz_campaign.py::test_mutations_are_reproducible_and_do_what_they_say" \
+    assert "tests/hprof/test_fuzz_campaign.py::test_mutations_are_reproducible_and_do_what_they_say" \
         not in marked

@@ -283,7 +283,7 @@ def test_android_subrecords_nodata_and_unreachable_root(write):
         assert heap.reachability_of("0x3000") == "strong"
 
 
-# -- found by the hostile-input campaign (tests/test_fuzz_campaign.py, `make fuzz`) -------------
+# -- found by the hostile-input campaign (tests/hprof/test_fuzz_campaign.py, `make fuzz`) -------------
 ART_DUMP = DATA / "art_ahat_test-dump.hprof.gz"
 ART_MAP = DATA / "art_ahat_test-dump.map"
 

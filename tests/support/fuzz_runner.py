@@ -1,5 +1,5 @@
 """The hostile-input campaign: every command, as a real subprocess, on damaged real dumps in every
-container, and on hostile mapping files (tests/test_fuzz_campaign.py runs a small one in the
+container, and on hostile mapping files (tests/hprof/test_fuzz_campaign.py runs a small one in the
 suite, ``make fuzz`` = scripts/fuzz.py a large one).
 
 A case is one command (info, analyze, histogram, dominators --csv, path, strip, restore,
@@ -56,7 +56,7 @@ import zstandard
 
 from hprof_mutations import Layout, damage_compressed, mutate, mutate_packed
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 OOMLENS = [sys.executable, "-m", "oomlens"]
 COMMANDS = ("info", "analyze", "histogram", "dominators", "path", "strip", "restore",
             "deobfuscate")

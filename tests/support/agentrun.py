@@ -1,5 +1,5 @@
 """Run the Java programs of tests/java/capture under the capture agent and read what it left in
-the spool. tests/test_agent.py uses it, and so do the end-to-end tests of ``oomlens watch`` and
+the spool. tests/capture/test_agent.py uses it, and so do the end-to-end tests of ``oomlens watch`` and
 the server: the same programs, arguments and reading of the spool everywhere.
 
 The programs (each documents its arguments): OomLeak (leaks until OutOfMemoryError), HeapHold

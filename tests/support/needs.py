@@ -16,7 +16,7 @@ import sys
 import types
 from pathlib import Path
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).parents[1]
 
 # marker -> what it means (registered in pyproject.toml too)
 MARKERS = {
@@ -130,7 +130,7 @@ def refuse_outside_tools() -> None:
             argv = args[1] if isinstance(args[1], list | tuple) else [args[1]]
             program = Path(str(args[0] or (argv[0] if argv else ""))).name
             raise RuntimeError(f"the fast tier starts no program, but a test started "
-                               f"{program}: tests/needs.py SIGNS misses what led there")
+                               f"{program}: tests/support/needs.py SIGNS misses what led there")
 
     sys.addaudithook(hook)
 

@@ -36,7 +36,7 @@ OOM_MESSAGES = ["Java heap space", ART_OOM,
                 "Could not allocate JNI Env: Too many open files", "something else entirely"]
 # Shapes the bundled dumps cannot show: no bundled dump has a known library leak.
 JVM_ONLY = {"library_leak_pattern"}
-# Shapes only a capture's sidecar gives (tests/test_capture_report.py checks them).
+# Shapes only a capture's sidecar gives (tests/report/test_capture_report.py checks them).
 CAPTURE_ONLY = {"capture", "capture_threshold"}
 # A heap-threshold capture as the agent writes it (docs/capture.md), for the strictness tests.
 SIDECAR = {"schema": "oomlens.capture/1", "capture_id": "5b1c", "trigger": "heap-threshold",

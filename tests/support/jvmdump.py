@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-JAVA_DIR = Path(__file__).parent / "java"
+JAVA_DIR = Path(__file__).parents[1] / "java"
 
 # Flags that fix the layout the expected sizes are computed for: 64-bit HotSpot, compressed
 # oops and class pointers, a young generation big enough that no GC runs before the dump.
