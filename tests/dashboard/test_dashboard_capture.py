@@ -128,7 +128,7 @@ def test_an_oom_capture_keeps_its_stack_trace_collapsed(served, browser):
 def test_the_issue_page_counts_reports_by_trigger(served, browser):
     server, keys, ids = served
     issues = api(server, keys["read_key"], "/api/v1/issues")
-    threshold = next(i for i in issues if i["signature"] == "thread-threshold")
+    threshold = next(i for i in issues if i["signature"] == "oom-cause/1:thread-threshold")
     detail = api(server, keys["read_key"], f"/api/v1/issues/{threshold['id']}")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = ScriptErrors(page)
@@ -169,7 +169,7 @@ def test_hostile_capture_strings_are_text(served, browser):
     assert HOSTILE["oom_thread"] in page.inner_text("details.stack-trace > summary")
     pages = [f"/reports/{ids['hostile']}"]
     issues = api(server, keys["read_key"], "/api/v1/issues")
-    pages += [f"/issues/{i['id']}" for i in issues if i["signature"] == "heap-threshold"]
+    pages += [f"/issues/{i['id']}" for i in issues if i["signature"] == "oom-cause/1:heap-threshold"]
     assert len(pages) == 2  # the dump has no findings: the report counts for its threshold
     for path in pages:
         page.goto(f"{server.url}{path}")
