@@ -9,8 +9,8 @@ import click
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8270, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=str), default=None,
-              help="Where the embedded database and dumps live (default: $OOMLENS_DATA_DIR or "
-                   "./oomlens-data).")
+              help="Where the embedded database, the dumps and the analyses' scratch folder "
+                   "live (default: $OOMLENS_DATA_DIR or ./oomlens-data).")
 def command(host: str, port: int, data_dir: str | None) -> None:
     """Run the oomlens server: uploads at /api/v1/reports, OpenAPI at /docs. Configured by
     OOMLENS_* environment variables (README, "Server")."""

@@ -13,7 +13,8 @@ import click
                    "as much memory as the dump is large.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=str), default=None,
               help="As for oomlens serve (where its database and dumps are, unless "
-                   "OOMLENS_DATABASE_URL and OOMLENS_STORAGE_URL say otherwise).")
+                   "OOMLENS_DATABASE_URL and OOMLENS_STORAGE_URL say otherwise, and its "
+                   "analyses' scratch folder, unless OOMLENS_SCRATCH_DIR does).")
 @click.option("--loglevel", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 def command(concurrency: int | None, data_dir: str | None, loglevel: str) -> None:
