@@ -80,7 +80,7 @@ def obfuscated_android_leaks(tmp_path_factory):
 def server(tmp_path):
     """A real ``oomlens serve`` on a fresh data folder (test_server_api.Server), not started
     yet; killed, with its analyses, at the end."""
-    from test_server_api import Server
+    from serverrun import Server
 
     s = Server(tmp_path / "data")
     yield s

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from conftest import TESTS
-from test_server_api import free_port
+from serverrun import free_port
 
 
 def run_once(data_dir) -> str:

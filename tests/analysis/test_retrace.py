@@ -13,7 +13,7 @@ import oomlens
 from conftest import DATA
 from oomlens.hprof import constants as C
 from oomlens.retrace.mapping import Frame, MappingError, load_mapping, parse_mapping
-from test_cli import oomlens_cli
+from cliutil import oomlens_cli
 
 AHAT_DUMP = DATA / "art_ahat_test-dump.hprof.gz"
 AHAT_MAP = DATA / "art_ahat_test-dump.map"

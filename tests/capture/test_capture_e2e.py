@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from agentrun import Run, compile_programs, completed_captures, java_command, run_under_agent
-from test_server_api import OOMLENS, Server, wait_done
+from serverrun import OOMLENS, Server, wait_done
 
 pytestmark = pytest.mark.jvm
 

@@ -22,7 +22,7 @@ import pytest
 
 from conftest import DATA
 from tcp_proxy import TcpProxy
-from test_server_api import OOMLENS, Server, wait_done
+from serverrun import OOMLENS, Server, wait_done
 from waiting import wait_for
 
 DUMP = DATA / "openjdk_jdk11_04_x64.hprof.gz"  # written by a real OpenJDK 11

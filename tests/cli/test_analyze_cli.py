@@ -8,7 +8,7 @@ import json
 import pytest
 
 from conftest import DATA
-from test_cli import oomlens_cli
+from cliutil import oomlens_cli
 
 LEAKCANARY_DUMP = DATA / "dalvik_leak_service_binder.hprof.gz"
 AHAT_DUMP = DATA / "art_ahat_test-dump.hprof.gz"

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from test_cli import oomlens_cli
+from cliutil import oomlens_cli
 
 pytestmark = pytest.mark.jvm
 

@@ -11,15 +11,13 @@ import sys
 import pytest
 
 import oomlens
+from cliutil import oomlens_cli
 from conftest import DATA
 
 DUMP = DATA / "dalvik_leak_service_binder.hprof.gz"
 LEAKING_SERVICE = "0xb0fa7cb0"
 
 
-def oomlens_cli(*args):
-    return subprocess.run([sys.executable, "-m", "oomlens.cli.main", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

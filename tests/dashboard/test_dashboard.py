@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from browser import ScriptErrors, log_in, screenshot
-from test_server_api import Server, upload, wait_done
+from serverrun import Server, upload, wait_done
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ import pytest
 from test_dashboard_issue import table
 from test_dashboard_report import api, open_report
 from test_dashboard_xss import PAYLOAD_ELEMENTS
-from test_server_api import wait_done
+from serverrun import wait_done
 from test_server_capture import analysed_captures, send, sidecar, started
 
 from browser import ScriptErrors, log_in, screenshot

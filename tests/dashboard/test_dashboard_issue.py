@@ -17,7 +17,7 @@ import pytest
 from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
 from oomlens.units import human_bytes
-from test_server_api import Server, upload, wait_done
+from serverrun import Server, upload, wait_done
 
 pytestmark = [pytest.mark.browser, pytest.mark.jvm]
 

@@ -21,7 +21,7 @@ from oomlens.server.core.vocabulary import ReportStatus
 from oomlens.server.issues import fold
 from oomlens.server.issues.queries import SORTABLE
 from oomlens.units import human_bytes
-from test_server_api import Server, upload, wait_done
+from serverrun import Server, upload, wait_done
 
 pytestmark = pytest.mark.browser
 

@@ -21,7 +21,7 @@ from conftest import DATA
 from oomlens.server.core.models import Issue, Project, Report
 from oomlens.server.core.vocabulary import IssueStatus
 from oomlens.server.web import overview
-from test_server_api import Server, upload, wait_done
+from serverrun import Server, upload, wait_done
 from test_server_webhooks import Receiver, verifies
 
 # a fresh SQLite file or PostgreSQL database per test, with a project in it

@@ -18,7 +18,7 @@ import pytest
 from browser import ScriptErrors, log_in, screenshot
 from conftest import DATA
 from jvmdump import dump_program, java_available
-from test_server_api import OOMLENS, Server, upload, wait_done
+from serverrun import OOMLENS, Server, upload, wait_done
 
 pytestmark = pytest.mark.browser
 

@@ -26,7 +26,7 @@ from oomlens.hprof.deobfuscate import read_names
 from oomlens.hprof.scan import read_i4, read_id, read_u4
 from oomlens.hprof.source import DumpFile
 from oomlens.retrace.mapping import load_mapping
-from test_cli import oomlens_cli
+from cliutil import oomlens_cli
 
 sys.path.insert(0, str(DATA.parent / "reference"))
 from run_reference import run_visualvm_names, visualvm_available  # noqa: E402

@@ -194,7 +194,7 @@ def test_keeping_them_at_a_level_that_removes_every_array_is_an_error(thread_dum
 
 
 def test_upload_strips_with_or_without_the_names(thread_dump, tmp_path):
-    from test_server_api import Server, wait_done
+    from serverrun import Server, wait_done
 
     import httpx
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from conftest import DATA
 from oomlens.report.html import render_html
 from oomlens.report.text import render_text
-from test_cli import oomlens_cli
+from cliutil import oomlens_cli
 
 DIALER = DATA / "dalvik_dialer.hprof.gz"  # 16 threads in 12 name patterns
 JDK11 = DATA / "openjdk_jdk11_04_x64.hprof.gz"  # 16 objects retaining 16 KB or more

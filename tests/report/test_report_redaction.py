@@ -11,7 +11,7 @@ import pytest
 from conftest import DATA
 from oomlens.heap.strings import REDACTED
 from oomlens.report.redaction import EXPLANATION
-from test_cli import oomlens_cli
+from cliutil import oomlens_cli
 
 LEAKCANARY = DATA / "dalvik_leak_service_binder.hprof.gz"  # a LeakCanary-watched leak
 DIALER = DATA / "dalvik_dialer.hprof.gz"  # 16 threads in 12 name patterns

@@ -7,7 +7,7 @@ import re
 
 from conftest import DATA
 from oomlens.report.sections import TITLES, has_findings
-from test_cli import oomlens_cli
+from cliutil import oomlens_cli
 from test_report_cuts import analysed_json
 
 JDK11 = DATA / "openjdk_jdk11_04_x64.hprof.gz"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from test_server_api import Server, upload, wait_done
+from serverrun import Server, upload, wait_done
 from test_server_faults import blobs
 
 from oomlens.analysis.trigger import DESCRIPTIONS

@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 
 from services import (NO_POSTGRES, RABBITMQ, REDIS, delete_queue, drop_postgres,
                       postgres_url)
-from test_server_api import OOMLENS, Server, free_port, upload, wait_done
+from serverrun import OOMLENS, Server, free_port, upload, wait_done
 from waiting import wait_for
 
 

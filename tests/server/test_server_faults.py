@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from conftest import DATA
 from services import NO_POSTGRES, drop_postgres, postgres_url
 from tcp_proxy import TcpProxy
-from test_server_api import OOMLENS, DUMP, Server, upload, wait_done
+from serverrun import OOMLENS, DUMP, Server, upload, wait_done
 from oomlens.server.core import db
 from oomlens.server.core.models import Project
 from oomlens.server.core.storage import BlobStore

@@ -16,7 +16,7 @@ from oomlens.server.core.vocabulary import ReportStatus
 from oomlens.server.issues import fold, queries as issue_queries
 from oomlens.server.issues.owners import candidate_classes, holder_class, replace_ownership
 from oomlens.server.issues.ownership import MAX_BYTES, MAX_RULES, OwnershipError, parse
-from test_server_api import DUMP, upload, wait_done
+from serverrun import DUMP, upload, wait_done
 from test_server_store import database  # noqa: F401  (fixture)
 
 OOM_ONLY_DUMP = DATA / "art_ahat_test-dump.hprof.gz"  # no finding: its issue is the OOM cause

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import httpx
 import pytest
 from sqlalchemy import text
-from test_server_api import DUMP, OOMLENS, Server, upload, wait_done
+from serverrun import DUMP, OOMLENS, Server, upload, wait_done
 from test_server_store import database, project  # noqa: F401 (fixtures: SQLite, PostgreSQL)
 
 from conftest import DATA

@@ -21,7 +21,7 @@ from oomlens.hprof import constants as C
 from oomlens.server.core import scratch
 from oomlens.server.core.config import ServerSettings
 from oomlens.server.jobs import sandbox
-from test_server_api import upload, wait_done
+from serverrun import upload, wait_done
 from test_server_celery import broker_url, celery_server, database_url  # noqa: F401 (fixtures)
 from waiting import wait_for
 

@@ -25,7 +25,7 @@ from oomlens.server.core.vocabulary import DeliveryState, IssueStatus
 from oomlens.server.issues import fold
 from oomlens.server.notify import delivery, outbox, payloads, spikes
 import test_server_store
-from test_server_api import Server, upload, wait_done
+from serverrun import Server, upload, wait_done
 
 # the storage tests' fixtures: a fresh SQLite file or PostgreSQL database per test, a project in
 # it, and the report of a real dump
