@@ -20,7 +20,7 @@ Instance data in HPROF holds the values of the class's own fields, then its supe
 from __future__ import annotations
 
 from oomlens.hprof import constants as C
-from oomlens.hprof.scan import KIND_INSTANCE, data_offset
+from oomlens.hprof.scan import KIND_INSTANCE
 
 
 class FieldReader:
@@ -60,14 +60,8 @@ class FieldReader:
         objects = heap.index.objects
         if int(objects.kind[index]) != KIND_INSTANCE:
             return default
-        slot = self.slot(int(objects.class_index[index]), owner, field)
-        if slot is None:
-            return default
-        code, offset = slot
-        if offset + C.value_size(code, heap.id_size) > int(objects.length[index]):
-            return default  # a truncated record
-        start = int(objects.offset[index]) + data_offset(KIND_INSTANCE, heap.id_size)
-        return heap._value(start + offset, code)  # the heap's own decoder (HeapObject uses it)
+        return heap.slot_value(index, self.slot(int(objects.class_index[index]), owner, field),
+                               default)
 
 
 def split_field(qualified: str) -> tuple[str, str]:

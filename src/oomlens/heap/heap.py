@@ -237,9 +237,16 @@ class Heap:
         objects = self.index.objects
         if int(objects.kind[index]) != KIND_INSTANCE:
             return default
-        slot = self.field_slots(int(objects.class_index[index])).get(name)
+        return self.slot_value(index, self.field_slots(int(objects.class_index[index])).get(name),
+                               default)
+
+    def slot_value(self, index: int, slot: tuple[int, int] | None, default=None):
+        """The value in ``slot`` ((type code, offset in the instance data), as ``field_slots``
+        gives them) of the instance at ``index``, or ``default`` for no slot or a record too
+        short to hold it."""
         if slot is None:
             return default
+        objects = self.index.objects
         code, offset = slot
         if offset + C.value_size(code, self._id_size) > int(objects.length[index]):
             return default  # a truncated record
