@@ -40,8 +40,10 @@ def render_text(report: dict, console: Console, rows: int | None = ROWS,
         _SECTIONS[section](report, console, rows, traces)
 
 
-def _more(console: Console, left: int, noun: str) -> None:
-    """The line under a cut table: how many rows it left out and how to see them."""
+def _more(console: Console, items: list, limit: int | None, noun: str) -> None:
+    """The line under a list cut at ``limit`` rows (None: not cut): how many rows it left out
+    and how to see them."""
+    left = len(items) - len(items[:limit])
     if left > 0:
         count, nouns = plural(left, noun).split(" ", 1)
         console.print(f"  ... {count} more {nouns} not shown ({SHOW_ALL})")
@@ -129,8 +131,8 @@ def _leaks(report: dict, console: Console, rows: int, traces: int, key: str = "l
         shown = group["traces"] if rows is None else group["traces"][:1]
         for trace in shown:
             _trace(console, trace)
-        _more(console, len(group["traces"]) - len(shown), "trace")
-    _more(console, len(groups) - len(groups[:traces]), "leak group")
+        _more(console, group["traces"], len(shown), "trace")
+    _more(console, groups, traces, "leak group")
 
 
 def _library_leaks(report, console, rows, traces) -> None:
@@ -197,7 +199,7 @@ def _big_objects(report, console, rows, traces) -> None:
                   if inside else "-")
     console.print()
     console.print(t)
-    _more(console, len(items) - len(items[:rows]), "big object")
+    _more(console, items, rows, "big object")
     _document_cut(report, console, "big_objects")
 
 
@@ -216,7 +218,7 @@ def _clusters(report, console, rows, traces) -> None:
                   escape((owners or "-") + (f"; {others} more holders" if others > 0 else "")))
     console.print()
     console.print(t)
-    _more(console, len(items) - len(items[:rows]), "class cluster")
+    _more(console, items, rows, "class cluster")
     _document_cut(report, console, "class_clusters")
 
 
@@ -231,11 +233,11 @@ def _bitmaps(report, console, rows, traces) -> None:
         console.print(f"  {big['object']} {big['width']}x{big['height']} "
                       f"{human_bytes(big['pixel_bytes'])} held by "
                       f"{escape(', '.join(big['holders']) or '-')}")
-    _more(console, len(b["large"]) - len(b["large"][:rows]), "large bitmap")
+    _more(console, b["large"], rows, "large bitmap")
     for dup in b["duplicates"][:rows]:
         console.print(f"  {dup['count']} identical {dup['width']}x{dup['height']} bitmaps, "
                       f"{human_bytes(dup['wasted_bytes'])} wasted")
-    _more(console, len(b["duplicates"]) - len(b["duplicates"][:rows]), "duplicate set")
+    _more(console, b["duplicates"], rows, "duplicate set")
 
 
 def _threads(report, console, rows, traces) -> None:
@@ -250,7 +252,7 @@ def _threads(report, console, rows, traces) -> None:
         t.add_row(escape(g["pattern"]), str(g["count"]), escape(_holders_text(g["holders"])))
     console.print()
     console.print(t)
-    _more(console, len(groups) - len(groups[:rows]), "name pattern")
+    _more(console, groups, rows, "name pattern")
     _redaction(console, thread_values(report), "threads")
 
 
@@ -265,7 +267,7 @@ def _descriptors(report, console, rows, traces) -> None:
         t.add_row(escape(g["owner_class"]), str(g["count"]), escape(_holders_text(g["holders"])))
     console.print()
     console.print(t)
-    _more(console, len(fds["by_owner"]) - len(fds["by_owner"][:rows]), "owner class")
+    _more(console, fds["by_owner"], rows, "owner class")
 
 
 def _top_retained(report, console, rows, traces) -> None:
@@ -276,7 +278,7 @@ def _top_retained(report, console, rows, traces) -> None:
         t.add_row(r["object"], escape(r["class"]), human_bytes(r["retained_bytes"]))
     console.print()
     console.print(t)
-    _more(console, len(top) - len(top[:rows]), "object")
+    _more(console, top, rows, "object")
 
 
 _SECTIONS = {"leaks": _leaks, "library_leaks": _library_leaks, "big_objects": _big_objects,
