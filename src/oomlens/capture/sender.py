@@ -44,6 +44,7 @@ class Retry:
     problem: str  # what went wrong, as the error said it
     waiting_for: str  # what has to change for the next attempt to work
     delay_s: float
+    attempt: int  # the one that failed, from 1
     attempts_left: int
 
 
@@ -104,7 +105,7 @@ def send_dump(server: str, key: str, body: Path, fields: dict[str, str], idempot
             waiting = _waiting_for(exc)
         if attempt < attempts:
             if on_retry is not None:
-                on_retry(Retry(problem, waiting, delay, attempts - attempt))
+                on_retry(Retry(problem, waiting, delay, attempt, attempts - attempt))
             time.sleep(delay)
             delay = min(delay * 2, MAX_DELAY_S)
     tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"

@@ -95,8 +95,7 @@ def command(dump, server, key, do_strip, level, keep_thread_names, app_version, 
 def _say_retrying(retry: Retry) -> None:
     """The first failure says what the retries wait for; the next ones, only that they go on."""
     left = f"{retry.attempts_left} {'attempt' if retry.attempts_left == 1 else 'attempts'} left"
-    if not _say_retrying.said:
-        _say_retrying.said = True
+    if retry.attempt == 1:
         stderr_console.print(f"[yellow]upload failed ({safe(retry.problem)}); waiting for "
                              f"{safe(retry.waiting_for)}: retrying in {retry.delay_s:.1f} s, "
                              f"{left} (--retries)[/]")
@@ -104,6 +103,4 @@ def _say_retrying(retry: Retry) -> None:
         stderr_console.print(f"[yellow]upload failed again ({safe(retry.problem)}); retrying "
                              f"in {retry.delay_s:.1f} s, {left}[/]")
 
-
-_say_retrying.said = False
 
