@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from oomlens.heap.strings import REDACTED
 
 EXPLANATION = ("<redacted>: the text was removed from the dump by oomlens strip (upload and "
-               "watch run strip --level strings on the client by default)")
+               "watch run strip --level strings on the client by default{why})")
 # why what is removed was removed, by the kind of text
 WHY = {"threads": "; threads' names are kept unless --no-keep-thread-names or --level arrays "
                   "or all",
@@ -26,7 +26,7 @@ WHY = {"threads": "; threads' names are kept unless --no-keep-thread-names or --
 def redaction_note(values: Iterable[str], kind: str) -> str | None:
     """The explanation when any of ``values`` (texts of ``kind``, a key of WHY) is redacted,
     else None."""
-    return EXPLANATION[:-1] + WHY[kind] + ")" if any(v == REDACTED for v in values) else None
+    return EXPLANATION.format(why=WHY[kind]) if any(v == REDACTED for v in values) else None
 
 
 def thread_values(report: dict) -> list[str]:
