@@ -66,6 +66,7 @@ class ClassTable:
     # derived
     instance_data_size: np.ndarray | None = None  # int64: bytes of field values per instance
     ref_field_count: np.ndarray | None = None  # int64: strong reference fields per instance
+    superclass_depth: np.ndarray | None = None  # int64: 0 for a class without a superclass
     ref_begin: np.ndarray | None = None  # int64 CSR over ref_offsets
     ref_offsets: np.ndarray | None = None  # int32 offsets of strong reference fields, as far
     # as the class's longest instance reaches (see derive_layouts)
@@ -159,7 +160,9 @@ def build_class_table(index: RecordIndex, names: NameTable) -> ClassTable:
 
 
 def _check_superclass_chains(table: ClassTable, index: RecordIndex) -> None:
-    """A superclass chain must end: a cycle would send every walk up the hierarchy round."""
+    """A superclass chain must end: a cycle would send every walk up the hierarchy round. The
+    depth of each class, found on the way, is kept (``superclass_depth``): derive_layouts works
+    parents first by it."""
     n = len(table)
     depth = np.full(n, -1, np.int64)
     for start in range(n):
@@ -178,6 +181,7 @@ def _check_superclass_chains(table: ClassTable, index: RecordIndex) -> None:
         base = -1 if k < 0 else int(depth[k])
         for offset, member in enumerate(reversed(path)):
             depth[member] = base + 1 + offset
+    table.superclass_depth = depth
 
 
 def derive_layouts(table: ClassTable, names: NameTable, id_size: int,
@@ -223,7 +227,7 @@ def derive_layouts(table: ClassTable, names: NameTable, id_size: int,
     referent = np.full(n, -1, np.int64)
     chain_kind = np.zeros(n, np.int8)
     up = np.full(n, -1, np.int64)  # the nearest superclass that declares fields
-    for k in _parents_first(sup):
+    for k in np.argsort(table.superclass_depth, kind="stable").tolist():  # parents first
         s = sup[k]
         own_kind = _REFERENCE_BASES.get(table.names[k], REF_NONE)
         if s < 0:
@@ -265,19 +269,3 @@ def derive_layouts(table: ClassTable, names: NameTable, id_size: int,
     np.cumsum(counts, out=table.ref_begin[1:])
     table.ref_offsets = (np.concatenate(per_class).astype(np.int32) if per_class
                          else np.zeros(0, np.int32))
-
-
-def _parents_first(sup: list[int]) -> list[int]:
-    """Class indices ordered so that each comes after its superclass (chains are acyclic:
-    ``_check_superclass_chains``)."""
-    depth = [-1] * len(sup)
-    for k in range(len(sup)):
-        path, j = [], k
-        while j >= 0 and depth[j] < 0:
-            path.append(j)
-            j = sup[j]
-        d = depth[j] if j >= 0 else -1
-        for member in reversed(path):
-            d += 1
-            depth[member] = d
-    return sorted(range(len(sup)), key=depth.__getitem__)
